@@ -42,4 +42,25 @@ export default tseslint.config(
       ] }],
     },
   },
+  // ipcMain / ipcRenderer belong to the two IPC adapters only: main/transports/ipc.ts and
+  // preload/. common/, the engine, the CLI and the renderer are left out here because their own
+  // blocks above already forbid `electron` outright (a later no-restricted-imports would replace
+  // those rules, not add to them).
+  {
+    files: ['**/*.{ts,tsx,js,mjs,cjs}'],
+    ignores: ['main/transports/ipc.ts', 'preload/**', 'common/**', 'main/engine/**', 'main/cli/**', 'renderer/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ['electron', 'electron/main', 'electron/renderer'].map((name) => ({
+          name,
+          importNames: ['ipcMain', 'ipcRenderer'],
+          message: 'IPC goes through main/transports/ipc.ts (registerIpcHandlers) and preload/ only.',
+        })),
+      }],
+      'no-restricted-syntax': ['error', {
+        selector: 'MemberExpression[property.name=/^ipc(Main|Renderer)$/]',
+        message: 'IPC goes through main/transports/ipc.ts (registerIpcHandlers) and preload/ only.',
+      }],
+    },
+  },
 );

@@ -1,0 +1,20 @@
+/**
+ * The names of the engine API's methods, and the IPC channel each travels on.
+ *
+ * Kept free of zod (free of any import) so that the sandboxed preload can build its client from
+ * this list alone; `api.ts` checks at compile time that `ApiContract` has exactly these keys.
+ */
+export const API_METHODS = ['engine.info', 'models.inspect', 'encode.image'] as const;
+
+export type ApiMethod = (typeof API_METHODS)[number];
+
+export function isApiMethod(name: string): name is ApiMethod {
+  return (API_METHODS as readonly string[]).includes(name);
+}
+
+/** Every method travels on its own channel, `api:<method>` (e.g. `api:models.inspect`). */
+export const IPC_CHANNEL_PREFIX = 'api:';
+
+export function ipcChannel(method: ApiMethod): `api:${ApiMethod}` {
+  return `${IPC_CHANNEL_PREFIX}${method}`;
+}

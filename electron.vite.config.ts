@@ -1,0 +1,79 @@
+/**
+ * Builds the desktop app into out/: out/main/index.js (ESM), out/preload/index.cjs (CommonJS,
+ * self-contained: sandboxed preloads cannot be ES modules and can require only `electron`),
+ * out/renderer/ (the React page).
+ */
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'electron-vite';
+import type { Plugin } from 'vite';
+
+const root = import.meta.dirname;
+
+/**
+ * Native addons load from node_modules at run time, never bundled. electron-vite already leaves
+ * every `dependencies` entry external in main; naming these keeps that true if one moves.
+ */
+const NATIVE_DEPS = ['onnxruntime-node', 'better-sqlite3', 'sharp'];
+
+/** Worker-thread entry points of the engine, each built to out/main/<name>.js. */
+const ENGINE_WORKERS = ['inference-worker', 'preprocess-worker'];
+
+export default defineConfig({
+  main: {
+    build: {
+      externalizeDeps: { include: NATIVE_DEPS },
+      rolldownOptions: {
+        input: {
+          index: resolve(root, 'main/electron/index.ts'),
+          // The engine starts these as worker threads from `<name>.js` beside its own module
+          // (main/engine/runtime/worker-rpc.ts): in the bundle, beside out/main/index.js.
+          ...Object.fromEntries(ENGINE_WORKERS.map((name) => [name, resolve(root, `main/engine/pipeline/${name}.ts`)])),
+        },
+        // Shared chunks in the same folder too (not chunks/), so `./<worker>.js` resolves from
+        // whichever output file the engine's module ends up in.
+        output: { chunkFileNames: '[name]-[hash].js' },
+      },
+    },
+  },
+  preload: {
+    build: {
+      // Bundle everything: a sandboxed preload has no access to node_modules.
+      externalizeDeps: false,
+      rolldownOptions: {
+        input: { index: resolve(root, 'preload/index.ts') },
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: resolve(root, 'renderer'),
+    plugins: [react(), devCspNonce()],
+    build: {
+      rolldownOptions: { input: resolve(root, 'renderer/index.html') },
+    },
+  },
+});
+
+/**
+ * Dev server only: Vite injects inline <script> (the React Refresh preamble) and <style> tags
+ * (CSS imported by modules, the error overlay) that the page's CSP (`'self'` only) would block.
+ * Vite's `html.cspNonce` marks each of them with a per-server nonce; this adds that nonce to
+ * script-src and style-src. The built page keeps exactly the policy in renderer/index.html.
+ */
+function devCspNonce(): Plugin {
+  const nonce = randomBytes(16).toString('hex');
+  return {
+    name: 'clipscope:dev-csp-nonce',
+    apply: 'serve',
+    config: () => ({ html: { cspNonce: nonce } }),
+    transformIndexHtml: {
+      order: 'post',
+      handler: (html) =>
+        html
+          .replace("script-src 'self'", `script-src 'self' 'nonce-${nonce}'`)
+          .replace("style-src 'self'", `style-src 'self' 'nonce-${nonce}'`),
+    },
+  };
+}

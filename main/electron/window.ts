@@ -1,0 +1,66 @@
+/**
+ * The main window and the rules every web contents follows: no navigation away from the app,
+ * no new windows (web links open in the OS browser), no webviews, no permissions.
+ */
+import { BrowserWindow, shell, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import type { EngineApi } from '../../common/contract/index.js';
+import { registerIpcHandlers } from '../transports/ipc.js';
+import { externalUrlToOpen, isAppUrl, secureWebPreferences } from './security.js';
+
+export interface AppPage {
+  /** `http://localhost:5173/` under `electron-vite dev`, the built index.html's file URL otherwise. */
+  url: string;
+  /** The built index.html, loaded with `loadFile` when not in dev. */
+  file: string | null;
+  preload: string;
+}
+
+export function createMainWindow(page: AppPage, engine: EngineApi): BrowserWindow {
+  const window = new BrowserWindow({
+    width: 1100,
+    height: 780,
+    minWidth: 640,
+    minHeight: 480,
+    show: false,
+    title: 'CLIP-Scope',
+    webPreferences: secureWebPreferences(page.preload),
+  });
+
+  // Handlers on this window's own IPC: other web contents cannot reach the engine at all.
+  registerIpcHandlers(window.webContents.ipc, engine, {
+    acceptSender: (event) => isFromAppMainFrame(event as IpcMainInvokeEvent, page.url),
+    onInternalError: (method, error) => console.error(`[engine] ${method} failed:`, error),
+  });
+
+  window.once('ready-to-show', () => window.show());
+  const loaded = page.file ? window.loadFile(page.file) : window.loadURL(page.url);
+  loaded.catch((error: unknown) => console.error('[window] could not load the app page:', error));
+  return window;
+}
+
+/** Applied to every web contents the app creates (see `app.on('web-contents-created')`). */
+export function hardenWebContents(contents: WebContents, appUrl: string): void {
+  contents.setWindowOpenHandler(({ url }) => {
+    openExternally(url);
+    return { action: 'deny' };
+  });
+  const stayInApp = (event: { preventDefault(): void }, url: string) => {
+    if (isAppUrl(url, appUrl)) return;
+    event.preventDefault();
+    openExternally(url);
+  };
+  contents.on('will-navigate', stayInApp);
+  contents.on('will-redirect', stayInApp);
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+}
+
+function isFromAppMainFrame(event: IpcMainInvokeEvent, appUrl: string): boolean {
+  const frame = event.senderFrame;
+  return frame !== null && frame.parent === null && isAppUrl(frame.url, appUrl);
+}
+
+function openExternally(url: string): void {
+  const external = externalUrlToOpen(url);
+  if (!external) return;
+  shell.openExternal(external).catch((error: unknown) => console.error('[window] could not open', external, error));
+}

@@ -1,0 +1,90 @@
+/**
+ * Builds the app (electron-vite, into a temporary folder) and checks the shape Electron relies
+ * on: a self-contained CommonJS preload that works under the sandbox's limited `require`, the
+ * engine's worker files beside the code that starts them, native addons left external, and a
+ * renderer page without inline scripts.
+ */
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
+import { build } from 'electron-vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let outDir = '';
+
+beforeAll(async () => {
+  outDir = mkdtempSync(join(tmpdir(), 'clipscope-build-'));
+  await build({ build: { outDir, emptyOutDir: true }, logLevel: 'error' });
+});
+
+afterAll(() => {
+  if (outDir) rmSync(outDir, { recursive: true, force: true });
+});
+
+describe('built preload', () => {
+  it('is one CommonJS file that requires only electron and exposes the engine client', async () => {
+    const code = readFileSync(join(outDir, 'preload/index.cjs'), 'utf8');
+    expect([...code.matchAll(/require\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1])).toEqual(['electron']);
+    expect(code).not.toMatch(/^\s*(import|export)\s/m);
+
+    // What a sandboxed preload gets: a `require` that knows `electron` and little else.
+    const exposed = new Map<string, Record<string, (input?: unknown) => Promise<unknown>>>();
+    const sent: Array<[string, unknown]> = [];
+    const electron = {
+      contextBridge: { exposeInMainWorld: (key: string, api: Record<string, () => Promise<unknown>>) => exposed.set(key, api) },
+      ipcRenderer: {
+        invoke: async (channel: string, payload: unknown) => {
+          sent.push([channel, payload]);
+          return { ok: true, value: 'pong' };
+        },
+      },
+    };
+    const require = (id: string) => {
+      if (id === 'electron') return electron;
+      throw new Error(`module not found in the sandbox: ${id}`);
+    };
+    runInNewContext(code, { require, module: { exports: {} }, exports: {} });
+
+    const client = exposed.get('clipscope');
+    expect(Object.keys(client ?? {}).sort()).toEqual(['encode.image', 'engine.info', 'models.inspect']);
+    await expect(client?.['models.inspect']?.({ path: '/m' })).resolves.toBe('pong');
+    expect(sent).toEqual([['api:models.inspect', { path: '/m' }]]);
+  });
+});
+
+describe('built main', () => {
+  const mainFiles = () => readdirSync(join(outDir, 'main')).filter((f) => f.endsWith('.js'));
+
+  it('puts every worker the engine starts beside the file that starts it', () => {
+    const started: string[] = [];
+    for (const file of mainFiles()) {
+      const code = readFileSync(join(outDir, 'main', file), 'utf8');
+      for (const [, name] of code.matchAll(/startWorker\(\s*import\.meta\.url\s*,\s*["']([\w-]+)["']\s*\)/g)) {
+        started.push(name!);
+        expect(existsSync(join(outDir, 'main', `${name}.js`)), `${name}.js beside ${file}`).toBe(true);
+      }
+    }
+    expect(started.sort()).toEqual(['inference-worker', 'preprocess-worker']);
+  });
+
+  it('imports native addons from node_modules instead of bundling them', () => {
+    const code = mainFiles()
+      .map((f) => readFileSync(join(outDir, 'main', f), 'utf8'))
+      .join('\n');
+    expect(code).toMatch(/from ["']onnxruntime-node["']/);
+    expect(code).toMatch(/from ["']sharp["']/);
+    expect(code).not.toMatch(/\.node["']\)/); // no bundled require of a .node binary
+  });
+});
+
+describe('built renderer', () => {
+  it('keeps the CSP and loads only its own files', () => {
+    const html = readFileSync(join(outDir, 'renderer/index.html'), 'utf8');
+    expect(html).toContain(`script-src 'self';`);
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    const assets = [...html.matchAll(/(?:src|href)="\.\/([^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.length).toBeGreaterThanOrEqual(2);
+    for (const asset of assets) expect(existsSync(join(outDir, 'renderer', asset)), asset).toBe(true);
+  });
+});

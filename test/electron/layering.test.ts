@@ -1,0 +1,42 @@
+import { fileURLToPath } from 'node:url';
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+const eslint = new ESLint({ cwd: fileURLToPath(new URL('../..', import.meta.url)) });
+
+async function restrictedImportErrors(filePath: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath });
+  return (result?.messages ?? [])
+    .filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-syntax')
+    .map((m) => m.message);
+}
+
+const usesIpcMain = "import { ipcMain } from 'electron';\nexport const ipc = ipcMain;\n";
+const usesIpcRenderer = "import { ipcRenderer } from 'electron/renderer';\nexport const ipc = ipcRenderer;\n";
+
+describe('IPC layering lint', () => {
+  it('allows ipcMain in main/transports/ipc.ts and ipcRenderer in preload/', async () => {
+    expect(await restrictedImportErrors('main/transports/ipc.ts', usesIpcMain)).toEqual([]);
+    expect(await restrictedImportErrors('preload/index.ts', usesIpcRenderer)).toEqual([]);
+  });
+
+  it('forbids them anywhere else, however they are reached', async () => {
+    for (const file of ['main/electron/index.ts', 'main/transports/http.ts', 'test/electron/x.test.ts', 'scripts/x.ts']) {
+      expect(await restrictedImportErrors(file, usesIpcMain), file).toHaveLength(1);
+      expect(await restrictedImportErrors(file, usesIpcRenderer), file).toHaveLength(1);
+    }
+    const viaDefault = "import electron from 'electron';\nexport const ipc = electron.ipcMain;\n";
+    expect(await restrictedImportErrors('main/electron/index.ts', viaDefault)).toHaveLength(1);
+  });
+
+  it('still allows the rest of electron in main/electron', async () => {
+    const code = "import { app, BrowserWindow } from 'electron';\nexport const x = [app, BrowserWindow];\n";
+    expect(await restrictedImportErrors('main/electron/index.ts', code)).toEqual([]);
+  });
+
+  it('keeps the stricter rules of the renderer, common and the engine', async () => {
+    expect(await restrictedImportErrors('renderer/src/x.ts', usesIpcRenderer)).toHaveLength(1);
+    expect(await restrictedImportErrors('common/contract/x.ts', "import { app } from 'electron';\nexport const x = app;\n")).toHaveLength(1);
+    expect(await restrictedImportErrors('main/engine/x.ts', "import { app } from 'electron';\nexport const x = app;\n")).toHaveLength(1);
+  });
+});
