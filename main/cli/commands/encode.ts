@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { EncodePipeline } from '../../engine/pipeline/encode-pipeline.js';
+import { parseProvider } from '../../engine/runtime/providers.js';
+import { tokenCountOf, tokenRow } from '../../engine/sae/sparse-codes.js';
+import { EXIT_SOME_FAILED, writeOut } from '../exit.js';
+import { parseLayer, parsePositiveInt } from '../options.js';
+
+interface EncodeOptions {
+  model: string;
+  sae: string;
+  layer?: number;
+  provider: string;
+  json?: boolean;
+  batch?: number;
+}
+
+export function registerEncode(program: Command): void {
+  program
+    .command('encode')
+    .description('encode images: activations at one layer, the image embedding and the SAE latents of every token')
+    .argument('<images...>', 'image files')
+    .requiredOption('--model <dir>', 'Hugging Face CLIP model folder (config.json, weights, preprocessor_config.json)')
+    .requiredOption('--sae <path>', 'CLIP-Scope .pt checkpoint or SAELens folder')
+    .option('--layer <L>', 'residual-stream layer (default: the layer the SAE records)', parseLayer)
+    .option('--provider <name>', 'execution provider: auto, cpu, webgpu, cuda, dml, coreml', 'auto')
+    .option('--batch <n>', 'images per inference call', parsePositiveInt)
+    .option('--json', 'one JSON line per image')
+    .action(async (images: string[], opts: EncodeOptions) => {
+      const pipeline = await EncodePipeline.open({
+        modelDir: opts.model,
+        sae: opts.sae,
+        ...(opts.layer === undefined ? {} : { layer: opts.layer }),
+        provider: parseProvider(opts.provider),
+        ...(opts.batch ? { batchSize: opts.batch } : {}),
+      });
+      if (!opts.json) process.stderr.write(`encoding on ${pipeline.info.provider}, layer ${pipeline.info.layer}\n`);
+      let failed = 0;
+      try {
+        for await (const r of pipeline.encodeFiles(images)) {
+          if (!r.ok) {
+            failed++;
+            if (opts.json) await writeOut(`${JSON.stringify({ file: r.file, error: r.error })}\n`);
+            else process.stderr.write(`error: ${r.error}\n`);
+            continue;
+          }
+          const { codes, metrics, embedding } = r.image;
+          if (opts.json) {
+            const rows = Array.from({ length: tokenCountOf(codes!) }, (_, t) => tokenRow(codes!, t));
+            await writeOut(`${JSON.stringify({
+              file: r.file,
+              layer: pipeline.info.layer,
+              embedding: Array.from(embedding),
+              tokens: { idx: rows.map((x) => x.idx), val: rows.map((x) => x.val) },
+              mse: metrics!.mse,
+              ev: metrics!.ev,
+            })}\n`);
+          } else {
+            const cls = tokenRow(codes!, 0);
+            const top = cls.idx.slice(0, 8).map((f, i) => `#${f} (${cls.val[i]!.toFixed(2)})`).join(', ');
+            await writeOut(`${r.file}\n  EV ${metrics!.ev.toFixed(3)}  MSE ${metrics!.mse.toFixed(2)}  L0 ${metrics!.l0.toFixed(1)}\n  top CLS features: ${top}\n`);
+          }
+        }
+      } finally {
+        await pipeline.close();
+      }
+      if (failed > 0) process.exitCode = EXIT_SOME_FAILED;
+    });
+}

@@ -1,0 +1,27 @@
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../engine/version.js';
+import { registerEncode } from './commands/encode.js';
+import { registerActivations } from './commands/activations.js';
+import { registerModels } from './commands/models.js';
+import { EXIT_UNUSABLE, reportFatal } from './exit.js';
+
+const program = new Command('clipscope')
+  .description('CLIP-Scope sparse autoencoder features for your own photos')
+  .version(VERSION)
+  .showHelpAfterError()
+  .exitOverride();
+
+registerEncode(program);
+registerActivations(program);
+registerModels(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // commander already printed the message (or the help / version text).
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT_UNUSABLE;
+  } else {
+    reportFatal(err);
+  }
+}

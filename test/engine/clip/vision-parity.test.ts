@@ -1,0 +1,65 @@
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import ort from 'onnxruntime-node';
+import { loadClipModel } from '../../../main/engine/clip/model-dir.js';
+import { buildVisionGraph, EMBEDDING, PIXELS, residName } from '../../../main/engine/clip/vision-graph.js';
+import { openSession, type OpenedSession } from '../../../main/engine/runtime/session.js';
+import { fixture, manifest, npyFloat, relativeError, TEST_CACHE } from '../../helpers/references.js';
+
+// Identical pixels in (the reference's own preprocessed input), so only the forward pass is compared.
+describe.each(Object.entries(manifest.models))('vision tower %s against the PyTorch reference', (_name, model) => {
+  let opened: OpenedSession;
+  const layers = Array.from({ length: model.layers }, (_, i) => i);
+  const refs = manifest.references.files[model.references]!;
+
+  beforeAll(async () => {
+    const m = await loadClipModel(fixture(model.dir));
+    const graph = await buildVisionGraph(m.config, m.weights, { layers, embedding: true });
+    opened = await openSession(graph, { provider: 'cpu', cacheDir: TEST_CACHE });
+  });
+  afterAll(async () => opened?.session.release());
+
+  it.each(Object.keys(refs))('%s: every layer and the embedding agree to 1e-4 relative', async (photo) => {
+    const r = refs[photo]!;
+    const pixels = await npyFloat(r.pixels);
+    const size = Math.round(Math.sqrt(pixels.length / 3));
+    const out = await opened.session.run({ [PIXELS]: new ort.Tensor('float32', pixels, [1, 3, size, size]) });
+    for (const l of layers) {
+      const got = out[residName(l)]!;
+      expect(got.dims).toEqual([1, model.tokens, model.width]);
+      expect(relativeError(got.data as Float32Array, await npyFloat(r.resid[String(l)]!)), `layer ${l}`).toBeLessThan(1e-4);
+    }
+    expect(relativeError(out[EMBEDDING]!.data as Float32Array, await npyFloat(r.embedding))).toBeLessThan(1e-4);
+  });
+
+  it('runs a batch of two with the same numbers as one at a time', async () => {
+    const [a, b] = Object.values(refs).slice(0, 2);
+    const pa = await npyFloat(a!.pixels);
+    const pb = await npyFloat(b!.pixels);
+    const size = Math.round(Math.sqrt(pa.length / 3));
+    const both = new Float32Array(pa.length * 2);
+    both.set(pa);
+    both.set(pb, pa.length);
+    const out = await opened.session.run({ [PIXELS]: new ort.Tensor('float32', both, [2, 3, size, size]) });
+    const emb = out[EMBEDDING]!.data as Float32Array;
+    const half = emb.length / 2;
+    expect(relativeError(emb.subarray(half), await npyFloat(b!.embedding))).toBeLessThan(1e-4);
+  });
+});
+
+describe('tail graph (the rest of the network from a layer, for steering)', () => {
+  it('maps the reference resid.1 to the reference embedding', async () => {
+    const entry = manifest.models['clip-tiny-gelu']!;
+    const m = await loadClipModel(fixture(entry.dir));
+    const tail = await openSession(await buildVisionGraph(m.config, m.weights, { layers: [], embedding: true, from: 1 }), { provider: 'cpu', cacheDir: TEST_CACHE });
+    const r = Object.values(manifest.references.files[entry.references]!)[0]!;
+    const resid = await npyFloat(r.resid['1']!);
+    const out = await tail.session.run({ [residName(1)]: new ort.Tensor('float32', resid, [1, entry.tokens, entry.width]) });
+    expect(relativeError(out[EMBEDDING]!.data as Float32Array, await npyFloat(r.embedding))).toBeLessThan(1e-4);
+    await tail.session.release();
+  });
+
+  it('refuses layers outside the model', async () => {
+    const m = await loadClipModel(fixture(manifest.models['clip-tiny-gelu']!.dir));
+    await expect(buildVisionGraph(m.config, m.weights, { layers: [4], embedding: false })).rejects.toThrow(/layer 4 is out of range: this model has layers 0..3/);
+  });
+});
