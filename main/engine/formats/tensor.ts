@@ -41,3 +41,23 @@ export function isContiguous(t: FileTensor): boolean {
   const rm = rowMajorStrides(t.shape);
   return t.shape.every((d, i) => d === 1 || t.strides[i] === rm[i]);
 }
+
+/**
+ * Elements from element [0, 0, ...] to the furthest one a strided tensor touches, inclusive
+ * (0 for an empty tensor). Times the item size this is the byte span a reader must have.
+ */
+export function spanElements(shape: readonly number[], strides: readonly number[]): number {
+  if (shape.some((d) => d === 0)) return 0;
+  return shape.reduce((acc, d, i) => acc + (d - 1) * strides[i]!, 1);
+}
+
+/** Structural check for values coming out of the checkpoint readers (plain objects otherwise). */
+export function isFileTensor(v: unknown): v is FileTensor {
+  if (typeof v !== 'object' || v === null) return false;
+  const t = v as Partial<Record<keyof FileTensor, unknown>>;
+  return (
+    typeof t.dtype === 'string' && Object.hasOwn(DTYPE_BYTES, t.dtype) &&
+    Array.isArray(t.shape) && Array.isArray(t.strides) && t.shape.length === t.strides.length &&
+    typeof t.file === 'string' && typeof t.offset === 'number' && typeof t.available === 'number'
+  );
+}
