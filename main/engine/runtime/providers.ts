@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { GraphBuilder } from '../onnx/graph-builder.js';
 import { UserFacingError, errorMessage } from '../errors.js';
@@ -47,11 +50,41 @@ export function providerOption(name: ProviderName): ort.InferenceSession.Executi
   return name === 'cuda' ? { name: 'cuda', deviceId: 0 } : name;
 }
 
+/** Folder of onnxruntime-node's native binding for this platform. */
+function bindingDir(): string {
+  const pkg = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+  return path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+const LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64', '/usr/local/lib'];
+
+/**
+ * Cheap checks that explain, in the user's terms, why a provider cannot start, before asking
+ * onnxruntime (whose native loaders print noise on stderr when their libraries are missing).
+ */
+export function missingPrerequisite(name: ProviderName, platform: NodeJS.Platform = process.platform): string | null {
+  if (name === 'cuda' && platform !== 'darwin') {
+    const lib = platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+    if (!existsSync(path.join(bindingDir(), lib))) {
+      return "onnxruntime-node's CUDA libraries are not installed (its install step downloads them on networked Linux and Windows machines)";
+    }
+  }
+  if (name === 'webgpu' && platform === 'linux') {
+    const dirs = [...(process.env['LD_LIBRARY_PATH'] ?? '').split(':').filter(Boolean), ...LIB_DIRS];
+    if (!dirs.some((d) => existsSync(path.join(d, 'libvulkan.so.1')))) return 'no Vulkan loader (libvulkan.so.1) found: install your GPU driver and libvulkan1';
+  }
+  if (name === 'dml' && platform !== 'win32') return 'DirectML exists only on Windows';
+  if (name === 'coreml' && platform !== 'darwin') return 'CoreML exists only on macOS';
+  return null;
+}
+
 /**
  * Whether a provider can start here. onnxruntime throws (rather than falling back) when a
  * provider cannot start, so every provider is tried on a one-node model first.
  */
 export async function probeProvider(name: ProviderName): Promise<ProviderStatus> {
+  const missing = missingPrerequisite(name);
+  if (missing) return { name, available: false, reason: missing };
   try {
     const session = await ort.InferenceSession.create(probeModel(), { executionProviders: [providerOption(name)], logSeverityLevel: 4 });
     const out = await session.run({ x: new ort.Tensor('float32', new Float32Array([1, 2, 3, 4]), [1, 4]) });

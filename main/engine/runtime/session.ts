@@ -2,7 +2,7 @@ import ort from 'onnxruntime-node';
 import { UserFacingError, errorMessage } from '../errors.js';
 import type { BuiltGraph } from '../clip/vision-graph.js';
 import { materializeGraph } from './graph-cache.js';
-import { candidateProviders, providerOption, type ProviderChoice, type ProviderName } from './providers.js';
+import { candidateProviders, missingPrerequisite, providerOption, type ProviderChoice, type ProviderName } from './providers.js';
 
 export interface OpenedSession {
   readonly session: ort.InferenceSession;
@@ -26,6 +26,11 @@ export async function openSession(graph: BuiltGraph, opts: SessionOptions): Prom
   const order = opts.provider === 'auto' ? candidateProviders() : [opts.provider];
   const skipped: { provider: ProviderName; reason: string }[] = [];
   for (const provider of order) {
+    const missing = missingPrerequisite(provider);
+    if (missing) {
+      skipped.push({ provider, reason: missing });
+      continue;
+    }
     try {
       const session = await ort.InferenceSession.create(modelPath, {
         executionProviders: [providerOption(provider)],

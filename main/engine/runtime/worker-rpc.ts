@@ -49,13 +49,13 @@ type Api<H extends Handlers> = { [K in keyof H]: (arg: Parameters<H[K]>[0], tran
 
 /**
  * Starts `<name>.js` beside `moduleUrl` in a worker; from sources (tests, tsx) the `.ts` file
- * runs through tsx's loader instead.
+ * runs through tsx's loader instead (see ts-worker-bootstrap.mjs).
  */
 export function startWorker<H extends Handlers>(moduleUrl: string, name: string): { api: Api<H>; terminate: () => Promise<number> } {
   const js = new URL(`./${name}.js`, moduleUrl);
   const worker = existsSync(fileURLToPath(js))
     ? new Worker(js)
-    : new Worker(new URL(`./${name}.ts`, moduleUrl), { execArgv: ['--import', 'tsx'] });
+    : new Worker(new URL('./ts-worker-bootstrap.mjs', import.meta.url), { workerData: { tsEntry: new URL(`./${name}.ts`, moduleUrl).href } });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let next = 0;
   const failAll = (err: Error): void => {

@@ -68,7 +68,9 @@ async function loadSaeLens(dir: string): Promise<SaeModel> {
   }
   const weightsFile = path.join(dir, 'sae_weights.safetensors');
   const { tensors } = await readSafetensors(weightsFile);
-  const arch = String(cfg['architecture'] ?? 'standard');
+  // SAELens before v6 stored TopK SAEs as "standard" with activation_fn_str "topk".
+  const fnKwargs = (cfg['activation_fn_kwargs'] ?? {}) as Record<string, unknown>;
+  const arch = cfg['activation_fn_str'] === 'topk' ? 'topk' : String(cfg['architecture'] ?? 'standard');
   if (arch !== 'topk' && arch !== 'standard' && arch !== 'jumprelu') {
     throw new ModelFileError(cfgFile, `SAELens architecture "${arch}" is not supported (topk, standard, jumprelu)`);
   }
@@ -79,7 +81,7 @@ async function loadSaeLens(dir: string): Promise<SaeModel> {
   const dIn = Number(cfg['d_in']);
   const nFeatures = Number(cfg['d_sae']);
   if (!Number.isInteger(dIn) || !Number.isInteger(nFeatures) || dIn < 1 || nFeatures < 1) throw new ModelFileError(cfgFile, 'd_in and d_sae must be positive integers');
-  const k = arch === 'topk' ? Number(cfg['k'] ?? (cfg['activation_fn_kwargs'] as Record<string, unknown> | undefined)?.['k']) : null;
+  const k = arch === 'topk' ? Number(cfg['k'] ?? fnKwargs['k']) : null;
   if (k !== null && (!Number.isInteger(k) || k < 1 || k > nFeatures)) throw new ModelFileError(cfgFile, 'a topk SAE needs an integer k between 1 and d_sae');
   const bDec = expectShape(weightsFile, 'b_dec', tensors.get('b_dec'), [dIn]);
   const meta = (cfg['metadata'] ?? {}) as Record<string, unknown>;
