@@ -99,3 +99,60 @@ describe('clipscope models inspect', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('clipscope encode --stats (standardised SAE inputs)', () => {
+  it('encodes (x - mean) / (std + 1e-6) instead of the raw activations', async () => {
+    const { writeNpy } = await import('../../main/engine/formats/npy.js');
+    const resid = await npyFloat(refs['chelsea']!.resid['2']!);
+    const d = model.width;
+    const t = resid.length / d;
+    const mean = new Float32Array(d);
+    const std = new Float32Array(d);
+    for (let i = 0; i < d; i++) {
+      let s = 0;
+      for (let j = 0; j < t; j++) s += resid[j * d + i]!;
+      mean[i] = s / t;
+      let v = 0;
+      for (let j = 0; j < t; j++) v += (resid[j * d + i]! - mean[i]!) ** 2;
+      std[i] = Math.sqrt(v / t);
+    }
+    const stats = path.join(tmp, 'stats.npy');
+    const both = new Float32Array(2 * d);
+    both.set(mean);
+    both.set(std, d);
+    await writeNpy(stats, both, [2, d]);
+    const r = await runCli(['encode', 'test/fixtures/photos/chelsea.png', '--model', model.dir, '--sae', sae.file, '--json', '--stats', stats]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { tokens: { idx: number[][] }; embedding: number[] };
+    // Oracle: plain-JS top-k of (xs - pre_b) @ enc on the standardised reference activations.
+    const { loadSae } = await import('../../main/engine/sae/load-sae.js');
+    const { readFloat32 } = await import('../../main/engine/formats/tensor-read.js');
+    const s = await loadSae(fixture(sae.file));
+    const enc = await readFloat32(s.encoder);
+    const preB = await readFloat32(s.inputBias!);
+    const want = new Int32Array(t * 32);
+    for (let j = 0; j < t; j++) {
+      const pre = new Float64Array(s.nFeatures);
+      for (let i = 0; i < d; i++) {
+        const xs = (resid[j * d + i]! - mean[i]!) / (std[i]! + 1e-6) - preB[i]!;
+        for (let f = 0; f < s.nFeatures; f++) pre[f]! += xs * enc[i * s.nFeatures + f]!;
+      }
+      const order = Array.from(pre.keys()).sort((a, b) => pre[b]! - pre[a]!).slice(0, 32);
+      want.set(order, j * 32);
+    }
+    const got = Int32Array.from(out.tokens.idx.flat());
+    expect(sameSetShare(got, want, 32)).toBeGreaterThan(0.99);
+    // ...and it really differs from the raw encoding.
+    expect(sameSetShare(got, await npyIndices(refs['chelsea']!.saes['clipscope-gelu']!.idx!), 32)).toBeLessThan(0.5);
+    expect(relativeError(out.embedding, await npyFloat(refs['chelsea']!.embedding))).toBeLessThan(1e-2);
+  });
+
+  it('refuses statistics of the wrong width in one sentence', async () => {
+    const { writeNpy } = await import('../../main/engine/formats/npy.js');
+    const stats = path.join(tmp, 'bad-stats.npy');
+    await writeNpy(stats, new Float32Array(2 * 10), [2, 10]);
+    const r = await runCli(['encode', 'test/fixtures/photos/chelsea.png', '--model', model.dir, '--sae', sae.file, '--stats', stats]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/statistics have width 10, the model's width is 64/);
+  });
+});

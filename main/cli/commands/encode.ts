@@ -4,6 +4,7 @@ import { parseProvider } from '../../engine/runtime/providers.js';
 import { tokenCountOf, tokenRow } from '../../engine/sae/sparse-codes.js';
 import { EXIT_SOME_FAILED, writeOut } from '../exit.js';
 import { parseLayer, parsePositiveInt } from '../options.js';
+import { readStandardization } from '../../engine/pipeline/standardization.js';
 
 interface EncodeOptions {
   model: string;
@@ -12,6 +13,7 @@ interface EncodeOptions {
   provider: string;
   json?: boolean;
   batch?: number;
+  stats?: string;
 }
 
 export function registerEncode(program: Command): void {
@@ -24,6 +26,7 @@ export function registerEncode(program: Command): void {
     .option('--layer <L>', 'residual-stream layer (default: the layer the SAE records)', parseLayer)
     .option('--provider <name>', 'execution provider: auto, cpu, webgpu, cuda, dml, coreml', 'auto')
     .option('--batch <n>', 'images per inference call', parsePositiveInt)
+    .option('--stats <file.npy>', 'standardise SAE inputs per dimension with these statistics: float32 [2, width] (means, stds); default: raw activations, as the clipscope package does')
     .option('--json', 'one JSON line per image')
     .action(async (images: string[], opts: EncodeOptions) => {
       const pipeline = await EncodePipeline.open({
@@ -32,6 +35,7 @@ export function registerEncode(program: Command): void {
         ...(opts.layer === undefined ? {} : { layer: opts.layer }),
         provider: parseProvider(opts.provider),
         ...(opts.batch ? { batchSize: opts.batch } : {}),
+        ...(opts.stats ? { standardization: await readStandardization(opts.stats) } : {}),
       });
       if (!opts.json) process.stderr.write(`encoding on ${pipeline.info.provider}, layer ${pipeline.info.layer}\n`);
       let failed = 0;
