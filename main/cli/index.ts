@@ -3,6 +3,13 @@ import { VERSION } from '../engine/version.js';
 import { registerEncode } from './commands/encode.js';
 import { registerActivations } from './commands/activations.js';
 import { registerModels } from './commands/models.js';
+import { registerIndex } from './commands/index.js';
+import { registerFolders } from './commands/folders.js';
+import { registerGallery } from './commands/gallery.js';
+import { registerImage } from './commands/image.js';
+import { registerMetrics } from './commands/metrics.js';
+import { registerQuery } from './commands/query.js';
+import { registerFeatures } from './commands/features.js';
 import { EXIT_UNUSABLE, reportFatal } from './exit.js';
 
 const program = new Command('clipscope')
@@ -14,6 +21,13 @@ const program = new Command('clipscope')
 registerEncode(program);
 registerActivations(program);
 registerModels(program);
+registerIndex(program);
+registerFolders(program);
+registerGallery(program);
+registerImage(program);
+registerMetrics(program);
+registerQuery(program);
+registerFeatures(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { imageLatents } from '../../engine/queries/image.js';
+import { writeOut } from '../exit.js';
+import { addLibraryOptions, num, withConfig, type LibraryOptions } from './query.js';
+
+interface ImageOptions extends LibraryOptions {
+  json?: boolean;
+}
+
+export function registerImage(program: Command): void {
+  addLibraryOptions(program
+    .command('image')
+    .description("one image's stored latents (every token), features and reconstruction error, read from the library")
+    .argument('<file>', 'an image of the library')
+    .option('--json', 'print {"file", "layer", "embedding", "tokens": {"idx", "val"}, "mse", "ev"} like encode --json'))
+    .action(async (file: string, opts: ImageOptions) => {
+      await withConfig(opts, async (lib, config) => {
+        const r = imageLatents(lib, config, file);
+        if (opts.json) {
+          await writeOut(`${JSON.stringify({ file: r.image.path, layer: config.layer, embedding: Array.from(r.embedding), tokens: r.tokens, mse: r.mse, ev: r.ev })}\n`);
+          return;
+        }
+        const top = (xs: { feature: number; act: number; token?: number }[]) =>
+          xs.slice(0, 8).map((x) => `#${x.feature} (${num(x.act)}${x.token === undefined ? '' : ` @${x.token}`})`).join(', ') || 'none';
+        await writeOut([
+          `${r.image.path}${r.image.status === 'removed' ? ' (removed from the library)' : ''}`,
+          `  layer ${config.layer}: EV ${r.ev.toFixed(3)}  MSE ${num(r.mse)}  L0 ${r.l0.toFixed(1)}  CLS error ${num(r.tokenSse[0] ?? 0)}`,
+          `  top CLS features: ${top(r.cls)}`,
+          `  top features (max over ${r.tokens.idx.length} tokens, @token): ${top(r.pooled)}`,
+          '',
+        ].join('\n'));
+      });
+    });
+}

@@ -1,0 +1,233 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { UserFacingError } from '../../engine/errors.js';
+import { parseProvider } from '../../engine/runtime/providers.js';
+import { defaultLibraryFile, Library } from '../../engine/store/library.js';
+import { Indexer, type IndexRunResult } from '../../engine/library/indexer.js';
+import { LibraryWatch, type LibraryWatchTarget } from '../../engine/library/watcher.js';
+import type { IndexProgress } from '../../engine/library/progress.js';
+import type { IndexSummary } from '../../engine/library/jobs.js';
+import { writeOut } from '../exit.js';
+import { parseLayer, parsePositiveInt } from '../options.js';
+
+interface IndexOptions {
+  db?: string;
+  model: string;
+  sae: string;
+  layer?: number;
+  provider: string;
+  batch?: number;
+  retryFailed?: boolean;
+  thumbnails: boolean;
+  json?: boolean;
+  watch?: boolean;
+}
+
+/** Interrupted by Ctrl-C (the job is paused and resumes on the next run). */
+export const EXIT_INTERRUPTED = 130;
+
+/** dataDir()/library.sqlite (the store's default library). */
+export function defaultDbPath(): string {
+  return defaultLibraryFile();
+}
+
+/** Opens (creating) the library file, making its folder. */
+export function openLibrary(file: string | undefined, opts: { readonly?: boolean } = {}): Library {
+  const db = path.resolve(file ?? defaultDbPath());
+  if (!opts.readonly) fs.mkdirSync(path.dirname(db), { recursive: true });
+  else if (!fs.existsSync(db)) throw new UserFacingError(`${db}: no such library file`);
+  return Library.open(db, opts);
+}
+
+export function checkFolder(folder: string): string {
+  const abs = path.resolve(folder);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    throw new UserFacingError(`${abs}: no such folder`);
+  }
+  if (!st.isDirectory()) throw new UserFacingError(`${abs}: not a folder`);
+  return abs;
+}
+
+const PHASE_LABEL: Record<IndexProgress['phase'], string> = {
+  scan: 'scanning', hash: 'checking', encode: 'encoding', finish: 'finishing', done: 'done',
+};
+
+function formatEta(s: number | null): string {
+  if (s === null || !Number.isFinite(s)) return '--';
+  if (s < 60) return `${Math.round(s)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+function shorten(file: string | null, max = 48): string {
+  if (!file) return '';
+  return file.length <= max ? file : `…${file.slice(file.length - max + 1)}`;
+}
+
+/** A bar on a terminal; plain lines (at most one every 2 s, plus phase changes) otherwise. */
+interface Reporter { update: (p: IndexProgress) => void; stop: () => void }
+
+function progressReporter(stream: NodeJS.WriteStream): Reporter {
+  if (stream.isTTY) {
+    const bar = new cliProgress.SingleBar({
+      stream,
+      format: '{phase} [{bar}] {value}/{total} | {speed} | ETA {left} | {file}',
+      barsize: 24,
+      hideCursor: true,
+      clearOnComplete: false,
+      fps: 8,
+      noTTYOutput: false,
+    }, cliProgress.Presets.shades_classic);
+    let started = false;
+    let phase: string | null = null;
+    return {
+      update(p) {
+        const payload = {
+          phase: PHASE_LABEL[p.phase].padEnd(9),
+          speed: p.rate === null ? '-- /s' : `${p.rate.toFixed(1)} /s`,
+          left: formatEta(p.etaSeconds),
+          file: shorten(p.current),
+        };
+        const total = p.total ?? Math.max(p.done, 1);
+        if (!started) {
+          bar.start(total, p.done, payload);
+          started = true;
+        } else {
+          if (phase !== p.phase) bar.setTotal(total);
+          else if (p.total !== null) bar.setTotal(p.total);
+          else bar.setTotal(total);
+          bar.update(p.done, payload);
+        }
+        phase = p.phase;
+      },
+      stop() {
+        if (started) bar.stop();
+      },
+    };
+  }
+  let last = 0;
+  let phase: string | null = null;
+  return {
+    update(p) {
+      const now = Date.now();
+      if (p.phase === phase && now - last < 2000 && p.done !== p.total) return;
+      if (p.phase === 'done') return;
+      phase = p.phase;
+      last = now;
+      if (p.phase === 'scan') {
+        stream.write(`scanning: ${p.done} photos found${p.current ? ` (${p.current})` : ''}\n`);
+        return;
+      }
+      if (p.phase === 'finish') {
+        stream.write('finishing: feature statistics\n');
+        return;
+      }
+      const of = p.total === null ? '' : `/${p.total}`;
+      const rate = p.rate === null ? '' : `, ${p.rate.toFixed(1)}/s, ETA ${formatEta(p.etaSeconds)}`;
+      stream.write(`${PHASE_LABEL[p.phase]} ${p.done}${of}${p.failed ? `, ${p.failed} failed` : ''}${rate}${p.current ? ` ${p.current}` : ''}\n`);
+    },
+    stop() {},
+  };
+}
+
+function printSummary(s: IndexSummary, state: string): string {
+  const lines = [`${state === 'done' ? 'indexed' : state}: ${s.indexed} encoded, ${s.unchanged} unchanged, ${s.moved} moved, ${s.removed} removed, ${s.failed} failed (${s.scanned} files)`];
+  for (const f of s.failures) lines.push(`  ${f.file}: ${f.error}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** `index --watch`: re-index on changes (one summary per run) until Ctrl-C. */
+async function watchUntilInterrupted(indexer: Indexer, target: LibraryWatchTarget, report: (r: IndexRunResult) => Promise<void>): Promise<void> {
+  const watch = await LibraryWatch.start(indexer, target);
+  process.stderr.write(`watching ${target.folders.length} folder${target.folders.length === 1 ? '' : 's'} for changes (Ctrl-C to stop)\n`);
+  watch.on('indexed', (r: IndexRunResult) => void report(r));
+  watch.on('error', (e: unknown) => process.stderr.write(`clipscope: ${e instanceof Error ? e.message : String(e)}\n`));
+  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  process.stderr.write('\nstopping\n');
+  indexer.pause();
+  await watch.close();
+}
+
+export function registerIndex(program: Command): void {
+  program
+    .command('index')
+    .description('index photo folders into a library: SAE latents of every photo, incrementally (re-runs resume and only add what is missing)')
+    .argument('[folders...]', 'photo folders (added to the library); none: every folder of the library')
+    .option('--db <file>', `library file (default: ${defaultDbPath()})`)
+    .requiredOption('--model <dir>', 'Hugging Face CLIP model folder')
+    .requiredOption('--sae <path>', 'CLIP-Scope .pt checkpoint or SAELens folder')
+    .option('--layer <L>', 'residual-stream layer (default: the layer the SAE records)', parseLayer)
+    .option('--provider <name>', 'execution provider: auto, cpu, webgpu, cuda, dml, coreml', 'auto')
+    .option('--batch <n>', 'images per inference call', parsePositiveInt)
+    .option('--retry-failed', 'try files that failed before again, even if unchanged')
+    .option('--no-thumbnails', 'do not make thumbnails')
+    .option('--json', 'print the run summary as one JSON line (the last line of stdout)')
+    .option('--watch', 'then keep watching the folders and index changes as they happen (Ctrl-C stops)')
+    .action(async (folders: string[], opts: IndexOptions) => {
+      const provider = parseProvider(opts.provider);
+      const lib = openLibrary(opts.db);
+      let interrupted = false;
+      try {
+        let roots = folders.map(checkFolder);
+        if (roots.length === 0) {
+          roots = lib.listFolders().map((f) => f.path);
+          if (roots.length === 0) throw new UserFacingError(`${lib.file}: the library has no folders yet; name the folders to index`);
+        }
+        // One progress display per run (--watch runs again and again).
+        let reporter: Reporter | null = null;
+        const stopReporter = (): void => {
+          reporter?.stop();
+          reporter = null;
+        };
+        const indexer = new Indexer(lib, {
+          provider,
+          ...(opts.batch ? { batchSize: opts.batch } : {}),
+          ...(opts.thumbnails ? {} : { thumbDir: null }),
+          onProgress: (p) => {
+            reporter ??= progressReporter(process.stderr);
+            reporter.update(p);
+            if (p.phase === 'done') stopReporter();
+          },
+        });
+        const { job, resumed } = indexer.jobFor({ folders: roots, modelDir: opts.model, sae: opts.sae, layer: opts.layer ?? null, retryFailed: opts.retryFailed ?? false });
+        if (resumed) process.stderr.write(`resuming interrupted indexing job ${job.id}\n`);
+        // Ctrl-C: finish the current batch, keep the job paused (the next run resumes it).
+        const onSigint = (): void => {
+          if (interrupted) process.exit(EXIT_INTERRUPTED); // second Ctrl-C: the job is safe anyway
+          interrupted = true;
+          process.stderr.write('\nstopping after the current batch (Ctrl-C again to quit now; a re-run resumes)\n');
+          indexer.pause();
+        };
+        process.on('SIGINT', onSigint);
+        let result;
+        try {
+          result = await indexer.run(job.id);
+        } finally {
+          process.off('SIGINT', onSigint);
+          stopReporter();
+        }
+        const report = async (r: IndexRunResult): Promise<void> => {
+          const ordered: IndexSummary = {
+            scanned: r.scanned, indexed: r.indexed, unchanged: r.unchanged, moved: r.moved,
+            removed: r.removed, failed: r.failed, failures: r.failures,
+          };
+          if (opts.json) await writeOut(`${JSON.stringify(ordered)}\n`);
+          else await writeOut(printSummary(ordered, r.state));
+        };
+        await report(result);
+        if (result.state !== 'done') {
+          process.stderr.write(`indexing job ${job.id} ${result.state}${result.state === 'paused' ? '; run the same command again to resume' : ''}\n`);
+          process.exitCode = EXIT_INTERRUPTED;
+          return;
+        }
+        if (opts.watch) await watchUntilInterrupted(indexer, { folders: roots, modelDir: opts.model, sae: opts.sae, layer: opts.layer ?? null }, report);
+      } finally {
+        lib.close();
+      }
+    });
+}

@@ -1,0 +1,54 @@
+/** Picking the configuration (model, SAE, layer, normalisation) a query reads. */
+import fs from 'node:fs';
+import { UserFacingError } from '../errors.js';
+import { defaultLibraryFile, Library } from '../store/library.js';
+import { describeConfig, type ConfigRow } from '../store/rows.js';
+
+export interface ConfigChoice {
+  layer?: number;
+  configId?: number;
+}
+
+/** Configurations that hold at least one result. */
+export function indexedConfigs(lib: Library): ConfigRow[] {
+  const has = lib.statement('SELECT EXISTS (SELECT 1 FROM results WHERE config_id = ?)').pluck();
+  return lib.listConfigs().filter((c) => has.get(c.id) === 1);
+}
+
+function choices(configs: readonly ConfigRow[]): string {
+  return configs.map(describeConfig).join('; ');
+}
+
+/**
+ * The one configuration meant by `choice`: by id, by layer, or the only one there is. Anything
+ * ambiguous or missing is an error that lists what the library holds.
+ */
+export function resolveConfig(lib: Library, choice: ConfigChoice = {}): ConfigRow {
+  const configs = indexedConfigs(lib);
+  if (configs.length === 0) throw new UserFacingError(`${lib.file} holds no indexed images yet (run clipscope index)`);
+  if (choice.configId !== undefined) {
+    const c = configs.find((x) => x.id === choice.configId);
+    if (!c) throw new UserFacingError(`${lib.file} has no indexed configuration #${choice.configId}; it holds ${choices(configs)}`);
+    if (choice.layer !== undefined && c.layer !== choice.layer) {
+      throw new UserFacingError(`configuration #${c.id} of ${lib.file} is at layer ${c.layer}, not ${choice.layer}`);
+    }
+    return c;
+  }
+  const atLayer = choice.layer === undefined ? configs : configs.filter((c) => c.layer === choice.layer);
+  if (atLayer.length === 1) return atLayer[0]!;
+  if (atLayer.length === 0) {
+    throw new UserFacingError(`${lib.file} has nothing indexed at layer ${choice.layer}; it holds ${choices(configs)}`);
+  }
+  const what = choice.layer === undefined ? `${lib.file} holds several configurations` : `several configurations of ${lib.file} are at layer ${choice.layer}`;
+  throw new UserFacingError(`${what}, pass ${choice.layer === undefined ? '--layer or ' : ''}--config to pick one: ${choices(atLayer)}`);
+}
+
+/**
+ * Opens an existing library for queries (the per-user one by default). Never creates one: a
+ * mistyped path is an error, not a new empty library. Older schemas are upgraded.
+ */
+export function openLibrary(file: string | undefined, opts: { readonly?: boolean } = {}): Library {
+  const f = file ?? defaultLibraryFile();
+  if (!fs.existsSync(f)) throw new UserFacingError(`${f}: no such library (index a folder first: clipscope index FOLDER --db ${f} ...)`);
+  return Library.open(f, opts);
+}

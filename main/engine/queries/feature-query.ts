@@ -1,0 +1,324 @@
+/**
+ * Multi-feature image queries: ALL / ANY / NOT terms with minimum activations, optionally within
+ * a region of the patch grid (a token set), filtered by folder and capture date, sorted by
+ * activation or date.
+ *
+ * An image matches when every ALL term fires at least at its minimum, at least one ANY term does
+ * (when there are ANY terms), and no NOT term does. "Fires" means the feature's max activation
+ * over the tokens considered: every token, or the region's. The score (activation sort) is the
+ * sum of the matching ALL / ANY terms' activations. Dates are capture dates, else file times.
+ */
+import path from 'node:path';
+import { UserFacingError } from '../errors.js';
+import { KIND_POOLED } from '../store/entries.js';
+import type { Library } from '../store/library.js';
+import { isActiveBits, viewLatents } from '../store/packing.js';
+import type { ConfigRow } from '../store/rows.js';
+import { checkFeature, featureRuns, halfValue, latentsBlob, minActBits } from './runs.js';
+
+export interface FeatureTerm {
+  feature: number;
+  /** Minimum activation; default: active at all (> 0). */
+  minAct?: number;
+}
+
+export type QuerySort = 'activation' | 'date' | 'date-asc';
+
+export interface FeatureQuery {
+  all?: readonly FeatureTerm[];
+  any?: readonly FeatureTerm[];
+  not?: readonly FeatureTerm[];
+  /** Region: the tokens to look at (0 = CLS, 1..256 the patch grid, row-major); default all. */
+  tokens?: readonly number[];
+  /** Only images under this folder (at any depth). */
+  folder?: string;
+  /** Capture date (ms since the epoch): after <= date < before. */
+  after?: number;
+  before?: number;
+  sort?: QuerySort;
+  limit?: number;
+  offset?: number;
+}
+
+export interface QueryHit {
+  file: string;
+  imageId: number;
+  score: number;
+  date: number;
+  /** The ALL / ANY terms that fire, with their activation and strongest token. */
+  features: { feature: number; act: number; token: number }[];
+}
+
+export interface QueryResult {
+  /** Matching images; null when a region query stopped once it had the page it needed. */
+  total: number | null;
+  items: QueryHit[];
+}
+
+/** Tokens of rows r0..r1 x columns c0..c1 (inclusive, 0-based) of a square patch grid. */
+export function regionTokens(config: ConfigRow, rows: readonly [number, number], cols: readonly [number, number]): number[] {
+  const g = Math.round(Math.sqrt(config.tokens - 1));
+  if (g * g + 1 !== config.tokens) throw new UserFacingError(`${config.tokens} tokens do not form CLS + a square patch grid`);
+  const [r0, r1] = rows;
+  const [c0, c1] = cols;
+  for (const v of [r0, r1, c0, c1]) {
+    if (!Number.isInteger(v) || v < 0 || v >= g) throw new UserFacingError(`region ${r0}-${r1}x${c0}-${c1} is outside the ${g}x${g} patch grid (rows and columns 0..${g - 1})`);
+  }
+  const out: number[] = [];
+  for (let r = Math.min(r0, r1); r <= Math.max(r0, r1); r++) for (let c = Math.min(c0, c1); c <= Math.max(c0, c1); c++) out.push(1 + r * g + c);
+  return out;
+}
+
+interface Term { feature: number; min: number; kind: 'all' | 'any' | 'not' }
+interface Candidate { image: number; score: number; date: number; acts: Acts }
+
+/** One feature's entries, dense by image id: act bits (0 = not active) and token. */
+interface Dense { act: Uint16Array; token: Uint16Array; count: number }
+
+export function queryImages(lib: Library, config: ConfigRow, q: FeatureQuery): QueryResult {
+  const terms: Term[] = [
+    ...(q.all ?? []).map((t) => ({ feature: t.feature, min: minActBits(t.minAct), kind: 'all' as const })),
+    ...(q.any ?? []).map((t) => ({ feature: t.feature, min: minActBits(t.minAct), kind: 'any' as const })),
+    ...(q.not ?? []).map((t) => ({ feature: t.feature, min: minActBits(t.minAct), kind: 'not' as const })),
+  ];
+  for (const t of terms) checkFeature(t.feature, config.nFeatures);
+  const region = q.tokens ? new Uint8Array(config.tokens) : null;
+  for (const t of q.tokens ?? []) {
+    if (!Number.isInteger(t) || t < 0 || t >= config.tokens) throw new UserFacingError(`token ${t} is out of range: images have tokens 0..${config.tokens - 1}`);
+    region![t] = 1;
+  }
+  const sort = q.sort ?? 'activation';
+  const need = Math.max(0, q.offset ?? 0) + Math.max(0, q.limit ?? 50);
+
+  return lib.read(() => {
+    const maxId = maxImageId(lib);
+    const dense = new Map<number, Dense>();
+    for (const t of terms) if (!dense.has(t.feature)) dense.set(t.feature, loadDense(lib, config, t.feature, maxId));
+    const positive = terms.filter((t) => t.kind !== 'not');
+    const all = terms.filter((t) => t.kind === 'all');
+    const any = terms.filter((t) => t.kind === 'any');
+
+    // 1. Candidates from the index (the max over all tokens bounds any region's max).
+    let ids: Iterable<number>;
+    if (all.length) {
+      const rarest = all.reduce((a, b) => (dense.get(a.feature)!.count <= dense.get(b.feature)!.count ? a : b));
+      ids = imagesWith(dense.get(rarest.feature)!, rarest.min);
+    } else if (any.length) {
+      const seen = new Set<number>();
+      for (const t of any) for (const id of imagesWith(dense.get(t.feature)!, t.min)) seen.add(id);
+      ids = seen;
+    } else {
+      ids = lib.statement(`SELECT r.image_id FROM results r JOIN images i ON i.id = r.image_id
+          WHERE r.config_id = ? AND i.status = 'present'`).pluck().all(config.id) as number[];
+    }
+    // Acts of the terms for one image, from the index (max over all tokens).
+    const indexActs = (image: number): Acts => {
+      const acts: Acts = new Map();
+      for (const t of terms) {
+        const d = dense.get(t.feature)!;
+        if (d.act[image]) acts.set(t.feature, { bits: d.act[image]!, token: d.token[image]! });
+      }
+      return acts;
+    };
+    const matching: number[] = [];
+    // NOT terms are only decidable here without a region (a region's max can be lower).
+    for (const image of ids) if (matchesAt(terms, dense, image, region === null)) matching.push(image);
+    const dates = needsDates(q) ? imageDates(lib, matching, q.folder, maxId) : null;
+    const candImage: number[] = [];
+    const candScore: number[] = [];
+    const candDate: number[] = [];
+    for (const image of matching) {
+      const date = dates ? dates.get(image) : 0;
+      if (date === undefined) continue; // outside the folder (or not present)
+      if ((q.after !== undefined && date < q.after) || (q.before !== undefined && date >= q.before)) continue;
+      candImage.push(image);
+      candScore.push(scoreAt(positive, dense, image));
+      candDate.push(date);
+    }
+
+    // 2. Order (only the page is sorted); refine by region where asked, reading latents.
+    const before = (x: number, y: number): number => // candidates x, y: < 0 when x comes first
+      (sort === 'activation' ? candScore[y]! - candScore[x]! : sort === 'date' ? candDate[y]! - candDate[x]! : candDate[x]! - candDate[y]!)
+      || candImage[x]! - candImage[y]!;
+    let hits: Candidate[];
+    let total: number | null = candImage.length;
+    if (!region) {
+      hits = firstN(candImage.length, need, before).map((c) => ({ image: candImage[c]!, score: candScore[c]!, date: candDate[c]!, acts: indexActs(candImage[c]!) }));
+    } else {
+      const order = (a: Candidate, b: Candidate): number =>
+        (sort === 'activation' ? b.score - a.score : sort === 'date' ? b.date - a.date : a.date - b.date) || a.image - b.image;
+      const sorted = Array.from({ length: candImage.length }, (_, i) => i).sort(before);
+      hits = [];
+      total = null;
+      let i = 0;
+      for (; i < sorted.length; i++) {
+        const c = sorted[i]!;
+        // Sorted by the upper bound: once it falls below the page's weakest, nothing can enter.
+        if (hits.length >= need && (sort !== 'activation' || need === 0 || candScore[c]! < hits[need - 1]!.score)) break;
+        const acts = regionActs(lib, config, candImage[c]!, terms, region);
+        if (!acts || !matches(terms, acts)) continue;
+        const refined = { image: candImage[c]!, score: score(positive, acts), date: candDate[c]!, acts };
+        let at = hits.length;
+        while (at > 0 && order(hits[at - 1]!, refined) > 0) at--;
+        hits.splice(at, 0, refined);
+      }
+      if (i === sorted.length) total = hits.length;
+    }
+    const page = hits.slice(Math.max(0, q.offset ?? 0), need);
+    const info = lib.statement('SELECT path, coalesce(captured_at, mtime_ms) AS date FROM images WHERE id = ?');
+    return {
+      total,
+      items: page.map((h) => {
+        const { path: file, date } = info.get(h.image) as { path: string; date: number };
+        const features = positive.filter((t) => (h.acts.get(t.feature)?.bits ?? 0) >= t.min).map((t) => {
+          const a = h.acts.get(t.feature)!;
+          return { feature: t.feature, act: halfValue(a.bits), token: a.token };
+        });
+        return { file, imageId: h.image, score: h.score, date, features };
+      }),
+    };
+  });
+}
+
+function maxImageId(lib: Library): number {
+  return (lib.statement("SELECT seq FROM sqlite_sequence WHERE name = 'images'").pluck().get() as number | undefined) ?? 0;
+}
+
+function loadDense(lib: Library, config: ConfigRow, feature: number, maxId: number): Dense {
+  const act = new Uint16Array(maxId + 1);
+  const token = new Uint16Array(maxId + 1);
+  let count = 0;
+  for (const run of featureRuns(lib, config.id, KIND_POOLED, feature)) {
+    for (let i = 0; i < run.n; i++) {
+      const id = run.base + run.offset[i]!;
+      if (id > maxId) continue;
+      act[id] = run.act[i]!;
+      token[id] = run.token[i]!;
+      count++;
+    }
+  }
+  return { act, token, count };
+}
+
+function* imagesWith(d: Dense, min: number): Generator<number> {
+  for (let id = 0; id < d.act.length; id++) if (d.act[id]! >= min) yield id;
+}
+
+type Acts = Map<number, { bits: number; token: number }>;
+
+function fires(bits: number, t: Term): boolean {
+  return bits >= t.min;
+}
+
+/** Whether an image with these acts matches (NOT terms included). */
+function matches(terms: readonly Term[], acts: Acts): boolean {
+  let anyTerms = 0;
+  let anyHit = false;
+  for (const t of terms) {
+    const f = fires(acts.get(t.feature)?.bits ?? 0, t);
+    if ((t.kind === 'all' && !f) || (t.kind === 'not' && f)) return false;
+    if (t.kind === 'any') {
+      anyTerms++;
+      anyHit ||= f;
+    }
+  }
+  return anyTerms === 0 || anyHit;
+}
+
+/** The same test on the index's dense arrays (NOT terms only when `decideNot`). */
+function matchesAt(terms: readonly Term[], dense: Map<number, Dense>, image: number, decideNot: boolean): boolean {
+  let anyTerms = 0;
+  let anyHit = false;
+  for (const t of terms) {
+    const f = fires(dense.get(t.feature)!.act[image]!, t);
+    if ((t.kind === 'all' && !f) || (t.kind === 'not' && f && decideNot)) return false;
+    if (t.kind === 'any') {
+      anyTerms++;
+      anyHit ||= f;
+    }
+  }
+  return anyTerms === 0 || anyHit;
+}
+
+function score(positive: readonly Term[], acts: Acts): number {
+  let s = 0;
+  for (const t of positive) {
+    const bits = acts.get(t.feature)?.bits ?? 0;
+    if (fires(bits, t)) s += halfValue(bits);
+  }
+  return s;
+}
+
+function scoreAt(positive: readonly Term[], dense: Map<number, Dense>, image: number): number {
+  let s = 0;
+  for (const t of positive) {
+    const bits = dense.get(t.feature)!.act[image]!;
+    if (fires(bits, t)) s += halfValue(bits);
+  }
+  return s;
+}
+
+/** The first `n` of `count` items in the order `before` (a bounded insertion: O(count) for small n). */
+function firstN(count: number, n: number, before: (a: number, b: number) => number): number[] {
+  const top: number[] = [];
+  for (let i = 0; i < count; i++) {
+    if (top.length === n && (n === 0 || before(i, top[n - 1]!) >= 0)) continue;
+    let at = top.length;
+    while (at > 0 && before(i, top[at - 1]!) < 0) at--;
+    top.splice(at, 0, i);
+    if (top.length > n) top.pop();
+  }
+  return top;
+}
+
+/** The terms' max activations over the region's tokens, from the stored latents. */
+function regionActs(lib: Library, config: ConfigRow, image: number, terms: readonly Term[], region: Uint8Array): Acts | null {
+  const blob = latentsBlob(lib, config.id, image);
+  if (!blob) return null;
+  const v = viewLatents(blob);
+  const wanted = new Set(terms.map((t) => t.feature));
+  const acts: Acts = new Map();
+  for (let t = 0; t < v.tokens; t++) {
+    if (!region[t]) continue;
+    for (let j = v.start(t), end = v.start(t + 1); j < end; j++) {
+      const f = v.idx[j]!;
+      const h = v.valBits[j]!;
+      if (!wanted.has(f) || !isActiveBits(h)) continue;
+      const cur = acts.get(f);
+      if (!cur || h > cur.bits) acts.set(f, { bits: h, token: t });
+    }
+  }
+  return acts;
+}
+
+function needsDates(q: FeatureQuery): boolean {
+  return q.folder !== undefined || q.after !== undefined || q.before !== undefined || q.sort === 'date' || q.sort === 'date-asc';
+}
+
+/**
+ * Capture date (else file time) of the candidate images that are present (and under `folder`):
+ * looked up one by one when they are few, else read for the whole library at once.
+ */
+function imageDates(lib: Library, candidates: readonly number[], folder: string | undefined, maxId: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let prefix: { lo: string; hi: string } | null = null;
+  if (folder !== undefined) {
+    // Everything under `folder` + separator: a range of the path index ('/' + 1 = '0').
+    const base = path.resolve(folder);
+    const lo = base.endsWith(path.sep) ? base : base + path.sep;
+    prefix = { lo, hi: lo.slice(0, -1) + String.fromCharCode(lo.charCodeAt(lo.length - 1) + 1) };
+  }
+  if (candidates.length * 8 < maxId) {
+    const get = lib.statement("SELECT path, coalesce(captured_at, mtime_ms) AS date FROM images WHERE id = ? AND status = 'present'");
+    for (const id of candidates) {
+      const r = get.get(id) as { path: string; date: number } | undefined;
+      if (r && (!prefix || (r.path >= prefix.lo && r.path < prefix.hi))) out.set(id, r.date);
+    }
+    return out;
+  }
+  const rows = prefix
+    ? lib.statement("SELECT id, coalesce(captured_at, mtime_ms) FROM images WHERE path >= ? AND path < ? AND status = 'present'").raw().all(prefix.lo, prefix.hi)
+    : lib.statement("SELECT id, coalesce(captured_at, mtime_ms) FROM images WHERE status = 'present'").raw().all();
+  for (const [id, d] of rows as [number, number][]) out.set(id, d);
+  return out;
+}

@@ -1,0 +1,109 @@
+/**
+ * Similar images by embedding: cosine over the stored (float16) image embeddings, brute force
+ * over one contiguous Float32Array of unit vectors per config, cached per library handle and
+ * rebuilt when the config's generation changes (any write to its results or to image presence).
+ */
+import { UserFacingError } from '../errors.js';
+import type { Library } from '../store/library.js';
+import { unpackFloat16 } from '../store/packing.js';
+import type { ConfigRow } from '../store/rows.js';
+import { pathsOf } from './runs.js';
+
+interface EmbeddingMatrix {
+  generation: number;
+  ids: Int32Array;
+  /** ids.length x dim unit vectors (zero vectors stay zero). */
+  vecs: Float32Array;
+  dim: number;
+}
+
+const caches = new WeakMap<Library, Map<number, EmbeddingMatrix>>();
+
+function normalize(v: Float32Array): void {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+  if (s === 0) return;
+  const inv = 1 / Math.sqrt(s);
+  for (let i = 0; i < v.length; i++) v[i]! *= inv;
+}
+
+/** Unit embeddings of the config's present images (built once per generation). Call inside lib.read. */
+export function embeddingMatrix(lib: Library, config: ConfigRow): EmbeddingMatrix {
+  let perLib = caches.get(lib);
+  if (!perLib) caches.set(lib, (perLib = new Map()));
+  const generation = lib.generation(config.id);
+  const cached = perLib.get(config.id);
+  if (cached && cached.generation === generation) return cached;
+  const dim = config.embeddingDim;
+  const n = lib.statement(`SELECT count(*) FROM results r JOIN images i ON i.id = r.image_id
+      WHERE r.config_id = ? AND i.status = 'present'`).pluck().get(config.id) as number;
+  const ids = new Int32Array(n);
+  const vecs = new Float32Array(n * dim);
+  let k = 0;
+  const rows = lib.statement(`SELECT r.image_id, l.embedding FROM results r JOIN images i ON i.id = r.image_id
+      JOIN latents l ON l.result_id = r.id WHERE r.config_id = ? AND i.status = 'present' ORDER BY r.image_id`).raw().iterate(config.id) as IterableIterator<[number, Buffer]>;
+  for (const [id, blob] of rows) {
+    if (k >= n) break;
+    ids[k] = id;
+    const v = vecs.subarray(k * dim, (k + 1) * dim);
+    unpackFloat16(blob, v);
+    normalize(v);
+    k++;
+  }
+  const m = { generation, ids, vecs, dim };
+  perLib.set(config.id, m);
+  return m;
+}
+
+export interface SimilarImage { file: string; imageId: number; score: number }
+
+export type SimilarQuery = { imageId: number } | { vector: Float32Array };
+
+export function similarImages(lib: Library, config: ConfigRow, query: SimilarQuery, opts: { limit?: number; offset?: number } = {}): SimilarImage[] {
+  const need = Math.max(0, opts.offset ?? 0) + Math.max(0, opts.limit ?? 24);
+  return lib.read(() => {
+    const m = embeddingMatrix(lib, config);
+    let q: Float32Array;
+    let self = -1;
+    if ('imageId' in query) {
+      const blob = lib.statement('SELECT l.embedding FROM results r JOIN latents l ON l.result_id = r.id WHERE r.config_id = ? AND r.image_id = ?')
+        .pluck().get(config.id, query.imageId) as Buffer | undefined;
+      if (!blob) throw new UserFacingError(`image #${query.imageId} has no results for configuration #${config.id}`);
+      q = unpackFloat16(blob);
+      self = query.imageId;
+    } else {
+      if (query.vector.length !== m.dim) throw new UserFacingError(`a ${query.vector.length}-dim vector cannot be compared with ${m.dim}-dim embeddings`);
+      q = Float32Array.from(query.vector);
+    }
+    normalize(q);
+    const { ids, vecs, dim } = m;
+    const topScore: number[] = [];
+    const topId: number[] = [];
+    for (let r = 0, o = 0; r < ids.length; r++, o += dim) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let i = 0;
+      for (; i + 3 < dim; i += 4) {
+        s0 += q[i]! * vecs[o + i]!;
+        s1 += q[i + 1]! * vecs[o + i + 1]!;
+        s2 += q[i + 2]! * vecs[o + i + 2]!;
+        s3 += q[i + 3]! * vecs[o + i + 3]!;
+      }
+      for (; i < dim; i++) s0 += q[i]! * vecs[o + i]!;
+      const s = s0 + s1 + s2 + s3;
+      const id = ids[r]!;
+      if (id === self || (topScore.length >= need && s <= topScore[need - 1]!)) continue;
+      let at = topScore.length;
+      while (at > 0 && topScore[at - 1]! < s) at--;
+      topScore.splice(at, 0, s);
+      topId.splice(at, 0, id);
+      if (topScore.length > need) {
+        topScore.pop();
+        topId.pop();
+      }
+    }
+    const from = Math.max(0, opts.offset ?? 0);
+    const pageIds = topId.slice(from, need);
+    const paths = pathsOf(lib, pageIds);
+    return pageIds.map((id, i) => ({ file: paths.get(id)!, imageId: id, score: topScore[from + i]! }));
+  });
+}
