@@ -57,9 +57,13 @@ const SUPPORTED_FORMATS: ReadonlySet<string> = new Set(['jpeg', 'png', 'webp', '
  * Throws ImageError naming the file when it cannot be read or decoded.
  */
 export async function loadImageRgb(file: string): Promise<RgbImage> {
-  let bytes: Buffer;
+  return decodeImageRgb(await readImageBytes(file), file);
+}
+
+/** The whole file, opened read-only; an ImageError naming the file says why it cannot be read. */
+export async function readImageBytes(file: string): Promise<Buffer> {
   try {
-    bytes = await readFile(file, { flag: 'r' });
+    return await readFile(file, { flag: 'r' });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
@@ -70,7 +74,6 @@ export async function loadImageRgb(file: string): Promise<RgbImage> {
       : `cannot read file (${code ?? String(err)})`;
     throw new ImageError(file, why);
   }
-  return decodeImageRgb(bytes, file);
 }
 
 /** As loadImageRgb, for bytes already read (e.g. while hashing). `file` names it in errors. */

@@ -2,36 +2,18 @@
 // (the engine's own load_image + CLIPImageProcessor, bit for bit what EncodePipeline feeds), the
 // thumbnail, the displayed size and the capture date. Thumbnails are encoded by libvips threads
 // while this thread already decodes the next photo.
-import { readFile } from 'node:fs/promises';
 import { serveInWorker } from '../runtime/worker-rpc.js';
-import { decodeImageRgb } from '../imaging/decode.js';
+import { decodeImageRgb, readImageBytes } from '../imaging/decode.js';
 import { preprocess } from '../imaging/preprocess.js';
 import type { ImageProcessorConfig } from '../imaging/processor-config.js';
-import { ImageError } from '../errors.js';
 import { captureDateOf, thumbnailFromRgb, type MediaInfo } from './thumbnails.js';
 
 const media = new Map<string, Promise<MediaInfo>>();
 
-function readFailure(file: string, err: unknown): ImageError {
-  const code = (err as NodeJS.ErrnoException).code;
-  const why =
-    code === 'ENOENT' ? 'file not found'
-    : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
-    : code === 'EISDIR' ? 'is a directory, not an image'
-    : code === 'ELOOP' ? 'symbolic link loop'
-    : `cannot read file (${code ?? String(err)})`;
-  return new ImageError(file, why);
-}
-
 const handlers = {
   /** Pixels for the model; the photo's metadata and thumbnail follow through `media`. */
   async prepare(arg: { file: string; processor: ImageProcessorConfig; hash: string; thumbDir: string | null }) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(arg.file, { flag: 'r' });
-    } catch (e) {
-      throw readFailure(arg.file, e);
-    }
+    const bytes = await readImageBytes(arg.file);
     const rgb = await decodeImageRgb(bytes, arg.file);
     const pixels = preprocess(rgb, arg.processor);
     if (arg.thumbDir !== null) {
