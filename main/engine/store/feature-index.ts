@@ -3,14 +3,15 @@
  *
  * A gallery wants one feature's images sorted by activation, so the index is feature-major:
  * `postings` holds, per (config, kind, segment of 4096 image ids, feature), 6-byte entries
- * sorted by activation: the first 64 (the head, all a gallery page needs) apart from the rest. But an image adds entries for ~1000 features, and writing them
- * into feature-major storage one image at a time would touch ~1000 places per image. So a new
- * image's entries first go to `recent_entries` as ONE blob (the image's entries, sorted by
- * feature), and `compact` merges the recent images into postings in bulk: each touched posting
- * is rewritten once per compaction, not once per image, and only in the segments being filled.
- * A reader merges at most one sorted run per segment plus the recent images (binary search in
- * each recent blob). Entries exist exactly for present images that have a result: the Library
- * adds and removes them with the results and with image presence.
+ * sorted by activation, the 64 strongest (the head: all a gallery page needs) apart from the
+ * rest. But an image adds entries for ~1000 features, and writing them into feature-major
+ * storage one image at a time would touch ~1000 places per image. So a new image's entries
+ * first go to `recent_entries` as ONE blob (its entries, sorted by feature), and `compact` merges
+ * the recent images into postings in bulk: each touched posting is rewritten once per compaction,
+ * not once per image, and only in the segments being filled. A reader merges at most one sorted
+ * run per segment plus the recent images (a binary search in each one's blob). Entries exist
+ * exactly for present images that have a result: the Library adds and removes them with the
+ * results and with image presence.
  */
 import type Database from 'better-sqlite3';
 import { FeatureTotals } from './feature-stats.js';
