@@ -35,20 +35,33 @@ export async function materializeGraph(graph: BuiltGraph, cacheRoot: string): Pr
   await fs.writeFile(tmp, graph.model);
   await fs.rename(tmp, modelPath);
 
-  const externalData: MaterializedGraph['externalData'] = [];
+  // onnxruntime 1.30 cannot mix external files on disk with files handed over in memory (it
+  // looks every location up in the in-memory table once one is given), so in-memory blobs are
+  // written beside the model, and if any weight file cannot be linked, all are passed in memory.
+  let linked = true;
   for (const f of graph.files) {
+    const target = path.join(dir, f.location);
     if (f.kind === 'memory') {
-      externalData.push({ path: f.location, data: f.data });
+      const st = await fs.stat(target).catch(() => null);
+      if (st?.size !== f.data.byteLength) {
+        await fs.writeFile(`${target}.${process.pid}.tmp`, f.data);
+        await fs.rename(`${target}.${process.pid}.tmp`, target);
+      }
       continue;
     }
-    const link = path.join(dir, f.location);
-    if (await sameFile(link, f.path)) continue;
-    await fs.rm(link, { force: true });
+    if (await sameFile(target, f.path)) continue;
+    await fs.rm(target, { force: true });
     try {
       // Link the real file: a link to a symlink (as in Hugging Face's cache) would point outside.
-      await fs.link(await fs.realpath(f.path), link);
+      await fs.link(await fs.realpath(f.path), target);
     } catch {
-      externalData.push({ path: f.location, data: await fs.readFile(f.path) });
+      linked = false;
+    }
+  }
+  const externalData: MaterializedGraph['externalData'] = [];
+  if (!linked) {
+    for (const f of graph.files) {
+      externalData.push({ path: f.location, data: f.kind === 'memory' ? f.data : await fs.readFile(f.path) });
     }
   }
   return { modelPath, externalData };
