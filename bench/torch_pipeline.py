@@ -13,7 +13,7 @@ Everything runs in one Python thread of control with torch.set_num_threads(threa
 
 Usage: /usr/bin/python3 bench/torch_pipeline.py --model-dir D --sae F --out OUT.json
           [--batch-sizes 1,2,4,8] [--images N] [--threads 2] [--max-wait S] PHOTO...
-A batch is "clean" when other processes used < 0.2 cores meanwhile (as in bench/lib/cpu.ts).
+A batch is "clean" when other processes used < 0.1 cores meanwhile (as in bench/lib/cpu.ts).
 """
 from __future__ import annotations
 
@@ -213,7 +213,7 @@ def image_metrics(x: torch.Tensor, recon: torch.Tensor, val: torch.Tensor) -> di
 
 # ----------------------------------------------------------------------------- CPU accounting
 
-CLEAN_OTHER_CORES = 0.2  # same rule as bench/lib/cpu.ts
+CLEAN_OTHER_CORES = 0.1  # same rule as bench/lib/cpu.ts
 
 
 def cpu_snapshot():

@@ -50,7 +50,7 @@ export function since(a: CpuSnapshot, b: CpuSnapshot = snapshot()): CpuSpan {
 }
 
 /** A span is "clean" when other processes took less than this many cores on average during it. */
-export const CLEAN_OTHER_CORES = 0.2;
+export const CLEAN_OTHER_CORES = 0.1;
 
 export function isClean(c: CpuSpan): boolean {
   return c.otherCores === null || c.otherCores < CLEAN_OTHER_CORES;
