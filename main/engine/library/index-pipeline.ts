@@ -12,7 +12,7 @@ import { startWorker } from '../runtime/worker-rpc.js';
 import { errorMessage } from '../errors.js';
 import type { EncodedImage, EncoderInfo } from '../pipeline/encoder.js';
 import type { InferenceHandlers } from '../pipeline/inference-worker.js';
-import type { PipelineOptions } from '../pipeline/encode-pipeline.js';
+import { stackPixels, type PipelineOptions } from '../pipeline/encode-pipeline.js';
 import type { ImageProcessorConfig } from '../imaging/processor-config.js';
 import type { DecodeHandlers } from './decode-worker.js';
 import type { MediaInfo } from './thumbnails.js';
@@ -133,9 +133,7 @@ export class IndexPipeline implements PipelineLike {
   }
 
   private async encodeBatch(batch: { item: IndexFile; pixels: Float32Array; decoder: Decoder }[]): Promise<IndexFileResult[]> {
-    const per = batch[0]!.pixels.length;
-    const pixels = new Float32Array(per * batch.length);
-    batch.forEach((b, i) => pixels.set(b.pixels, i * per));
+    const pixels = stackPixels(batch.map((b) => b.pixels));
     let images: EncodedImage[];
     try {
       images = await this.inference.api.encode({ pixels, n: batch.length }, [pixels.buffer]);

@@ -5,6 +5,14 @@ import type { InferenceHandlers } from './inference-worker.js';
 import type { PreprocessHandlers } from './preprocess-worker.js';
 import type { ClipVisionConfig } from '../clip/config.js';
 
+/** Preprocessed images [3, H, W] each, as one [n, 3, H, W] batch for the inference worker. */
+export function stackPixels(images: readonly Float32Array[]): Float32Array<ArrayBuffer> {
+  const per = images[0]!.length;
+  const out = new Float32Array(per * images.length);
+  images.forEach((p, i) => out.set(p, i * per));
+  return out;
+}
+
 export type FileResult = { file: string; ok: true; image: EncodedImage } | { file: string; ok: false; error: string };
 
 export interface PipelineOptions extends EncoderOptions {
@@ -73,9 +81,7 @@ export class EncodePipeline {
   }
 
   private async *encodeBatch(batch: { file: string; pixels: Float32Array }[]): AsyncGenerator<FileResult> {
-    const per = batch[0]!.pixels.length;
-    const pixels = new Float32Array(per * batch.length);
-    batch.forEach((b, i) => pixels.set(b.pixels, i * per));
+    const pixels = stackPixels(batch.map((b) => b.pixels));
     let images: EncodedImage[];
     try {
       images = await this.inference.api.encode({ pixels, n: batch.length }, [pixels.buffer]);
