@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UserFacingError } from '../errors.js';
 import { deriveEntries } from '../store/entries.js';
 import type { Library } from '../store/library.js';
-import { unpackFloat16, unpackLatents, unpackSse, viewLatents } from '../store/packing.js';
+import { codesOfView, unpackFloat16, unpackSse, viewLatents } from '../store/packing.js';
 import { describeConfig, type ConfigRow, type ImageRow } from '../store/rows.js';
 import { tokenRow } from '../sae/sparse-codes.js';
 import { halfValue } from './runs.js';
@@ -41,9 +41,10 @@ export function imageLatents(lib: Library, config: ConfigRow, ref: string | numb
         JOIN latents l ON l.result_id = r.id WHERE r.config_id = ? AND r.image_id = ?`).get(config.id, image.id) as
       { mse: number; ev: number; l0: number; embedding: Buffer; sse: Buffer; codes: Buffer } | undefined;
     if (!row) throw new UserFacingError(`${image.path} has no results for configuration ${describeConfig(config)} (run clipscope index)`);
-    const codes = unpackLatents(row.codes);
+    const view = viewLatents(row.codes);
+    const codes = codesOfView(view);
     const rows = Array.from({ length: codes.offsets.length - 1 }, (_, t) => tokenRow(codes, t));
-    const entries = deriveEntries(viewLatents(row.codes));
+    const entries = deriveEntries(view);
     const byAct = <T extends { act: number }>(a: T, b: T): number => b.act - a.act;
     const sse = Array.from(unpackSse(row.sse));
     return {

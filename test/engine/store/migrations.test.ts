@@ -1,9 +1,12 @@
-import { writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { UserFacingError } from '../../../main/engine/errors.js';
 import { Library } from '../../../main/engine/store/library.js';
+import { gallery } from '../../../main/engine/queries/gallery.js';
+import { imageLatents } from '../../../main/engine/queries/image.js';
 import { checkMigrationList, latestVersion, migrate, schemaVersion, type Migration } from '../../../main/engine/store/migrate.js';
 import { MIGRATIONS } from '../../../main/engine/store/migrations/index.js';
 import m001 from '../../../main/engine/store/migrations/001-initial.js';
@@ -81,6 +84,38 @@ describe('opening libraries of other versions', () => {
     expect(schemaVersion(lib.db)).toBe(latestVersion(MIGRATIONS));
     expect(lib.listConfigs()).toHaveLength(1);
     expect(ids.every((id) => lib.hasResult(id, config.id))).toBe(true);
+    expect(lib.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    lib.close();
+  });
+
+  it('opens a library written by the previous release (schema 2, version 1 latents blobs) and mixes in new blobs', async () => {
+    const file = path.join(dir, 'schema2.sqlite');
+    await copyFile(fileURLToPath(new URL('../../fixtures/store/library-schema2.sqlite', import.meta.url)), file);
+    // What the previous release stored: addSyntheticImages(lib, config, 6, 31) on a fresh library.
+    const fresh = Library.open(path.join(dir, 'fresh.sqlite'));
+    const want = [...addSyntheticImages(fresh, fresh.ensureConfig(SYNTH), 6, 31).values()];
+    fresh.close();
+
+    const lib = Library.open(file);
+    expect(schemaVersion(lib.db)).toBe(latestVersion(MIGRATIONS));
+    const config = lib.ensureConfig(SYNTH);
+    const blobs = lib.db.prepare('SELECT codes FROM latents ORDER BY result_id').pluck().all() as Buffer[];
+    expect(blobs.map((b) => b[0])).toEqual([1, 1, 1, 1, 1, 1]);
+    want.forEach((codes, i) => {
+      const got = imageLatents(lib, config, `/photos/synthetic/img-31-${i}.jpg`);
+      expect(got.tokens.idx.flat()).toEqual(Array.from(codes.idx));
+      expect(got.tokens.val.flat()).toEqual(Array.from(codes.val));
+    });
+    // New results are written as version 2 next to the old ones; queries see both.
+    const added = addSyntheticImages(lib, config, 4, 32, '/photos/more');
+    const newest = lib.db.prepare('SELECT codes FROM latents ORDER BY result_id DESC LIMIT 1').pluck().get() as Buffer;
+    expect(newest[0]).toBe(2);
+    const all = [...want, ...added.values()];
+    const feature = Array.from(all[0]!.idx).find((f, j) => all[0]!.val[j]! > 0)!;
+    const firing = all.filter((c) => Array.from(c.idx).some((f, j) => f === feature && c.val[j]! > 0)).length;
+    const g = gallery(lib, config, feature, { token: 'any', limit: 100 });
+    expect(g.total).toBe(firing);
+    expect(g.items).toHaveLength(firing);
     expect(lib.db.pragma('integrity_check', { simple: true })).toBe('ok');
     lib.close();
   });

@@ -1,11 +1,16 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { codesFromDense, type SparseCodes } from '../../../main/engine/sae/sparse-codes.js';
 import {
   CorruptBlobError, packFloat16, packLatents, packSse, unpackFloat16, unpackLatents, unpackSse, viewLatents,
 } from '../../../main/engine/store/packing.js';
 import { deriveEntries, filterPosting, mergePostings, type Posting } from '../../../main/engine/store/entries.js';
-import { float16BitsToFloat32, float32ToFloat16Bits } from '../../../main/engine/formats/float16.js';
+import { float16BitsToFloat32, float32ToFloat16Array, float32ToFloat16Bits } from '../../../main/engine/formats/float16.js';
 import { encodeFixturePhotos, maxPerFeature, rng, stored, syntheticCodes, type EncodedPhoto } from './helpers.js';
+
+const FIXTURES = fileURLToPath(new URL('../../fixtures/store/', import.meta.url));
 
 /** float16 keeps 11 significant bits: the rounding error is at most 2^-11 relative (or 2^-25 absolute near 0). */
 function expectHalfClose(got: Float32Array, want: Float32Array): void {
@@ -37,8 +42,11 @@ describe('latents blob', () => {
     for (const p of photos) {
       const codes = p.image.codes!;
       const blob = expectRoundTrip(codes, 1024);
-      // 257 tokens x 32 latents: an 8-byte header, u16 indices, float16 values.
-      expect(blob.length).toBe(8 + 257 * 32 * 4);
+      expect(blob.readUInt8(0)).toBe(2);
+      // Exactly the float16 bit patterns, not only values within rounding.
+      expect(viewLatents(blob).valBits).toEqual(float32ToFloat16Array(codes.val));
+      // Version 1 took 4 bytes per latent (u16 id + float16 value).
+      expect(blob.length).toBeLessThan(257 * 32 * 4 * 0.85);
     }
   });
 
@@ -56,23 +64,74 @@ describe('latents blob', () => {
     expect(new Set(lengths).size).toBeGreaterThan(1);
     const blob = expectRoundTrip(codes, 40);
     expect(blob.readUInt8(1) & 2).toBe(2);
-    expect(blob.length).toBe(8 + 4 * 6 + codes.idx.length * 4);
   });
 
-  it('switches to u32 indices above 65,536 features', () => {
+  it('keeps feature ids above 65,535', () => {
     const codes: SparseCodes = { offsets: Uint32Array.from([0, 3, 6]), idx: Int32Array.from([100_000, 70_000, 5, 65_536, 65_535, 0]), val: Float32Array.from([3, 2, 1, 6, 5, 4]) };
-    const blob = expectRoundTrip(codes, 131_072);
-    expect(blob.readUInt8(1) & 1).toBe(1);
-    expect(blob.length).toBe(8 + 6 * 6);
+    expectRoundTrip(codes, 131_072);
+    expect(viewLatents(packLatents(codes, 131_072)).idx).toBeInstanceOf(Uint32Array);
     expect(() => packLatents(codes, 65_536)).toThrow(/feature 100000 is outside 0..65535/);
+  });
+
+  it('writes ids through a dictionary only when that is smaller', () => {
+    // ~1,000 distinct features of 65,536 over 257 x 32 latents: dictionary positions (10 bits).
+    const many = syntheticCodes(rng(4), 257, 32, 65_536);
+    expect(packLatents(many, 65_536).readUInt8(1) & 1).toBe(1);
+    // Every feature of a 16-feature SAE distinct per row: the plain 4-bit ids win.
+    const idx = Int32Array.from({ length: 64 }, (_, i) => (i * 5) % 16);
+    const few: SparseCodes = { offsets: Uint32Array.from([0, 16, 32, 48, 64]), idx, val: Float32Array.from({ length: 64 }, (_, i) => 16 - (i % 16)) };
+    const blob = expectRoundTrip(few, 16);
+    expect(blob.readUInt8(1) & 1).toBe(0);
+  });
+
+  it('stores every float16 bit pattern exactly, rows in any order (ties, -0, infinities, NaN, unsorted)', () => {
+    const val = Float32Array.from([Infinity, 7, 7, 0, -0, -3, -Infinity, 1e-8, 2, 2, 65_504, 5e-5, NaN, -1, 3, 1e6]);
+    const codes: SparseCodes = { offsets: Uint32Array.from([0, 7, 16]), idx: Int32Array.from({ length: 16 }, (_, i) => i * 3), val };
+    const v = viewLatents(packLatents(codes, 64));
+    expect(v.valBits).toEqual(float32ToFloat16Array(val));
+    expect(Array.from(v.idx)).toEqual(Array.from(codes.idx));
+  });
+
+  it('is smaller than version 1 even when an image fires ~3,000 distinct features', () => {
+    const codes = syntheticCodes(rng(5), 257, 32, 65_536);
+    const distinct = new Set(codes.idx).size;
+    expect(distinct).toBeGreaterThan(3000);
+    // Version 1: 8 + 257 * 32 * 4 = 32,904 bytes.
+    expect(packLatents(codes, 65_536).length).toBeLessThan(32_904 * 0.85);
+  });
+
+  it('reads version 1 blobs (libraries written before version 2)', () => {
+    const fixture = (name: string): Buffer => readFileSync(path.join(FIXTURES, name));
+    const topk = unpackLatents(fixture('latents-v1-topk.bin'));
+    const want = syntheticCodes(rng(11), 17, 8, 300);
+    expect(topk.offsets).toEqual(want.offsets);
+    expect(topk.idx).toEqual(want.idx);
+    expectHalfClose(topk.val, want.val);
+    const latent = Float32Array.from({ length: 5 * 40 }, (_, i) => ((i * 7919) % 13) - 9 + (i % 5) * 0.37);
+    const dense = codesFromDense(latent, 40);
+    const variable = unpackLatents(fixture('latents-v1-variable.bin'));
+    expect(variable.offsets).toEqual(dense.offsets);
+    expect(variable.idx).toEqual(dense.idx);
+    expectHalfClose(variable.val, dense.val);
+    expect(Array.from(unpackLatents(fixture('latents-v1-wide.bin')).idx)).toEqual([100_000, 70_000, 5, 65_536, 65_535, 0]);
+    // Re-packed as version 2: the same entries.
+    const again = unpackLatents(packLatents(topk, 300));
+    expect(again.idx).toEqual(topk.idx);
+    expect(again.val).toEqual(topk.val);
   });
 
   it('refuses corrupt blobs', () => {
     const blob = packLatents(syntheticCodes(rng(2), 4, 3, 50), 50);
     expect(() => viewLatents(blob.subarray(0, blob.length - 2))).toThrow(CorruptBlobError);
+    expect(() => viewLatents(Buffer.concat([blob, Buffer.alloc(3)]))).toThrow(/wrong size/);
     const wrongVersion = Buffer.from(blob);
     wrongVersion[0] = 9;
     expect(() => viewLatents(wrongVersion)).toThrow(/unknown format/);
+    const hugeCount = Buffer.from(blob);
+    hugeCount.writeUInt32LE(0xffffffff, 4);
+    expect(() => viewLatents(hugeCount)).toThrow(/implausible token count/);
+    const v1 = readFileSync(path.join(FIXTURES, 'latents-v1-topk.bin'));
+    expect(() => viewLatents(v1.subarray(0, v1.length - 2))).toThrow(/wrong size/);
   });
 
   it('packs embeddings as float16 and per-token SSE through its square root (no overflow past 65504)', () => {
