@@ -38,7 +38,7 @@ import { searchFeatures } from '../main/engine/queries/features.js';
 import { queryImages, regionTokens } from '../main/engine/queries/feature-query.js';
 import { similarImages } from '../main/engine/queries/similar.js';
 import { setLabel } from '../main/engine/queries/labels.js';
-import { viewLatents } from '../main/engine/store/packing.js';
+import { viewLatents } from '../main/engine/store/latents-blob.js';
 import { deriveEntries } from '../main/engine/store/entries.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { UserFacingError } from '../errors.js';
 import { KIND_POOLED } from '../store/entries.js';
 import type { Library } from '../store/library.js';
-import { isActiveBits, viewLatents } from '../store/packing.js';
+import { latentsRows } from '../store/latents-blob.js';
+import { isActiveBits } from '../store/packing.js';
 import type { ConfigRow } from '../store/rows.js';
 import { checkFeature, featureRuns, halfValue, latentsBlob, minActBits } from './runs.js';
 
@@ -275,14 +276,23 @@ function firstN(count: number, n: number, before: (a: number, b: number) => numb
 function regionActs(lib: Library, config: ConfigRow, image: number, terms: readonly Term[], region: Uint8Array): Acts | null {
   const blob = latentsBlob(lib, config.id, image);
   if (!blob) return null;
-  const v = viewLatents(blob);
-  const wanted = new Set(terms.map((t) => t.feature));
+  const rows = latentsRows(blob);
+  const wanted = new Set(terms.map((t) => t.feature).filter((f) => rows.mayHave(f)));
   const acts: Acts = new Map();
-  for (let t = 0; t < v.tokens; t++) {
+  if (wanted.size === 0) return acts;
+  const ids = new Uint32Array(rows.maxRow);
+  const vals = new Uint16Array(rows.maxRow);
+  for (let t = 0; t < rows.tokens; t++) {
     if (!region[t]) continue;
-    for (let j = v.start(t), end = v.start(t + 1); j < end; j++) {
-      const f = v.idx[j]!;
-      const h = v.valBits[j]!;
+    const len = rows.rowIds(t, ids);
+    let hit = false;
+    for (let j = 0; j < len && !hit; j++) hit = wanted.has(ids[j]!);
+    // Values only for the rows that hold a wanted feature.
+    if (!hit) continue;
+    rows.rowValues(t, vals);
+    for (let j = 0; j < len; j++) {
+      const f = ids[j]!;
+      const h = vals[j]!;
       if (!wanted.has(f) || !isActiveBits(h)) continue;
       const cur = acts.get(f);
       if (!cur || h > cur.bits) acts.set(f, { bits: h, token: t });

@@ -5,7 +5,8 @@
 import { UserFacingError } from '../errors.js';
 import { KIND_CLS, KIND_POOLED } from '../store/entries.js';
 import type { Library } from '../store/library.js';
-import { isActiveBits, viewLatents } from '../store/packing.js';
+import { latentsRows } from '../store/latents-blob.js';
+import { isActiveBits } from '../store/packing.js';
 import type { ConfigRow } from '../store/rows.js';
 import { checkFeature, featureRuns, halfValue, latentsBlob, pathsOf, RunMerger, totalEntries } from './runs.js';
 
@@ -115,6 +116,20 @@ function sampleQuantiles(runs: Parameters<typeof totalEntries>[0], total: number
   return wanted;
 }
 
+/** float16 bits of `feature` at `token` when active there, else 0 (one row read, not the whole blob). */
+function tokenValue(blob: Uint8Array, token: number, feature: number): number {
+  const rows = latentsRows(blob);
+  if (!rows.mayHave(feature)) return 0;
+  const ids = new Uint32Array(rows.maxRow);
+  const len = rows.rowIds(token, ids);
+  const at = ids.subarray(0, len).indexOf(feature);
+  if (at < 0) return 0;
+  const vals = new Uint16Array(rows.maxRow);
+  rows.rowValues(token, vals);
+  // A row holds each feature once (TopK, dense rows alike).
+  return isActiveBits(vals[at]!) ? vals[at]! : 0;
+}
+
 /**
  * The images where `feature` fires most at one token. The index holds the max over all tokens,
  * an upper bound of any one token's value: walk images in that order, read each one's token row,
@@ -128,11 +143,7 @@ function tokenGallery(lib: Library, config: ConfigRow, feature: number, token: n
     if (top.length >= need && (need === 0 || e.actBits < top[need - 1]!.actBits)) return { hits: top, total: null };
     const blob = latentsBlob(lib, config.id, e.image);
     if (!blob) continue;
-    const v = viewLatents(blob);
-    let bits = 0;
-    for (let j = v.start(token), end = v.start(token + 1); j < end; j++) {
-      if (v.idx[j] === feature && isActiveBits(v.valBits[j]!)) bits = Math.max(bits, v.valBits[j]!);
-    }
+    const bits = tokenValue(blob, token, feature);
     if (bits === 0) continue;
     found++;
     const hit = { image: e.image, actBits: bits, token };

@@ -90,6 +90,10 @@ export class BitWriter {
     this.writeWide(value % 2 ** r, r);
   }
 
+  bitLength(): number {
+    return this.byte * 8 + this.accBits;
+  }
+
   /** The bytes written so far, the last one padded with zero bits. */
   finish(): Uint8Array {
     if (this.accBits > 0) {
@@ -241,6 +245,20 @@ export class BitReader {
     this.acc = acc;
     this.accBits = accBits;
     this.byte = byte;
+  }
+
+  /** Bits consumed from the start of the buffer. */
+  position(): number {
+    return this.byte * 8 - this.accBits;
+  }
+
+  /** Continues at bit `bit` of the buffer. */
+  seek(bit: number): void {
+    this.byte = Math.floor(bit / 8);
+    this.acc = 0;
+    this.accBits = 0;
+    if (this.byte > this.buf.length) this.onOverrun();
+    this.read(bit % 8);
   }
 
   /** True when the stream ended within the last byte read (no bytes left over, no overrun). */

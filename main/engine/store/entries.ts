@@ -11,7 +11,8 @@
  * descending, then image ascending, as three u16 arrays: act[n] | image offset in the segment[n] | token[n].
  * A segment covers SEGMENT_SIZE consecutive image ids, so an offset fits a u16.
  */
-import { isActiveBits, type LatentsView } from './packing.js';
+import type { LatentsView } from './latents-blob.js';
+import { isActiveBits } from './packing.js';
 
 export const KIND_POOLED = 0;
 export const KIND_CLS = 1;

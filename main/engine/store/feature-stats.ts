@@ -16,7 +16,8 @@
  */
 import type Database from 'better-sqlite3';
 import { float16ToFloat32Array } from '../formats/float16.js';
-import { isActiveBits, viewLatents } from './packing.js';
+import { viewLatents } from './latents-blob.js';
+import { isActiveBits } from './packing.js';
 
 export const HIST_BINS = 62;
 

@@ -22,7 +22,8 @@ import { COMPACT_AFTER_IMAGES, FeatureIndex, INDEXED_NONE, INDEXED_POSTINGS, IND
 import { FeatureTotals, initFeatureStats } from './feature-stats.js';
 import { latestVersion, migrate, newerSchemaError, schemaVersion, type Migration } from './migrate.js';
 import { MIGRATIONS } from './migrations/index.js';
-import { packFloat16, packLatents, packSse, viewLatents } from './packing.js';
+import { packLatents, viewLatents } from './latents-blob.js';
+import { packFloat16, packSse } from './packing.js';
 import {
   CONFIG_COLUMNS, configFromRow, failureFromRow, folderFromRow, IMAGE_COLUMNS, imageFromRow,
   type ConfigRow, type ConfigSqlRow, type EncodingConfigInput, type FailureRow, type FolderRow, type ImageRow, type ImageSqlRow, type NewImage,

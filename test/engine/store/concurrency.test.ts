@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { gallery } from '../../../main/engine/queries/gallery.js';
 import { Library } from '../../../main/engine/store/library.js';
-import { unpackLatents } from '../../../main/engine/store/packing.js';
+import { unpackLatents } from '../../../main/engine/store/latents-blob.js';
 import { ROOT } from '../../helpers/references.js';
 import { bruteGallery, SYNTH, tempDir } from './helpers.js';
 import type { SparseCodes } from '../../../main/engine/sae/sparse-codes.js';

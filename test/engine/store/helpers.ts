@@ -7,7 +7,7 @@ import type { EncodedImage } from '../../../main/engine/pipeline/encoder.js';
 import type { ReconstructionMetrics } from '../../../main/engine/sae/metrics.js';
 import type { SparseCodes } from '../../../main/engine/sae/sparse-codes.js';
 import type { ConfigRow, EncodingConfigInput, Library, ResultInput } from '../../../main/engine/store/library.js';
-import { packLatents, unpackLatents } from '../../../main/engine/store/packing.js';
+import { packLatents, unpackLatents } from '../../../main/engine/store/latents-blob.js';
 import { fixture, manifest, TEST_CACHE } from '../../helpers/references.js';
 
 export const MODEL = manifest.models['clip-tiny-gelu']!;

@@ -3,9 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { codesFromDense, type SparseCodes } from '../../../main/engine/sae/sparse-codes.js';
-import {
-  CorruptBlobError, packFloat16, packLatents, packSse, unpackFloat16, unpackLatents, unpackSse, viewLatents,
-} from '../../../main/engine/store/packing.js';
+import { CorruptBlobError, latentsRows, packLatents, unpackLatents, viewLatents } from '../../../main/engine/store/latents-blob.js';
+import { packFloat16, packSse, unpackFloat16, unpackSse } from '../../../main/engine/store/packing.js';
 import { deriveEntries, filterPosting, mergePostings, type Posting } from '../../../main/engine/store/entries.js';
 import { float16BitsToFloat32, float32ToFloat16Array, float32ToFloat16Bits } from '../../../main/engine/formats/float16.js';
 import { encodeFixturePhotos, maxPerFeature, rng, stored, syntheticCodes, type EncodedPhoto } from './helpers.js';
@@ -19,8 +18,32 @@ function expectHalfClose(got: Float32Array, want: Float32Array): void {
   expect(worst).toBeLessThanOrEqual(0);
 }
 
+/** Row-at-a-time reads give every row exactly as the whole-blob view does, in any order. */
+function expectRowsMatch(blob: Uint8Array): void {
+  const v = viewLatents(blob);
+  const rows = latentsRows(blob);
+  expect(rows.tokens).toBe(v.tokens);
+  const ids = new Uint32Array(rows.maxRow);
+  const vals = new Uint16Array(rows.maxRow);
+  const order = Array.from({ length: v.tokens }, (_, t) => (t * 7919) % v.tokens);
+  for (const t of new Set(order)) {
+    const from = v.start(t);
+    const to = v.start(t + 1);
+    expect(rows.rowIds(t, ids)).toBe(to - from);
+    expect(Array.from(ids.subarray(0, to - from))).toEqual(Array.from(v.idx.subarray(from, to)));
+    expect(rows.rowValues(t, vals)).toBe(to - from);
+    expect(Array.from(vals.subarray(0, to - from))).toEqual(Array.from(v.valBits.subarray(from, to)));
+  }
+  const present = new Set(v.idx);
+  for (const f of present) expect(rows.mayHave(f)).toBe(true);
+  const absent = [...Array(70_000).keys()].filter((f) => !present.has(f)).slice(0, 50);
+  if (blob[0] === 2 && blob[1]! & 1) for (const f of absent) expect(rows.mayHave(f)).toBe(false);
+  expect(() => rows.rowIds(v.tokens, ids)).toThrow(RangeError);
+}
+
 function expectRoundTrip(codes: SparseCodes, nFeatures: number): Buffer {
   const blob = packLatents(codes, nFeatures);
+  expectRowsMatch(blob);
   const back = unpackLatents(blob);
   expect(back.offsets).toEqual(codes.offsets);
   expect(back.idx).toEqual(codes.idx);
@@ -102,6 +125,7 @@ describe('latents blob', () => {
 
   it('reads version 1 blobs (libraries written before version 2)', () => {
     const fixture = (name: string): Buffer => readFileSync(path.join(FIXTURES, name));
+    for (const name of ['latents-v1-topk.bin', 'latents-v1-variable.bin', 'latents-v1-wide.bin']) expectRowsMatch(fixture(name));
     const topk = unpackLatents(fixture('latents-v1-topk.bin'));
     const want = syntheticCodes(rng(11), 17, 8, 300);
     expect(topk.offsets).toEqual(want.offsets);
