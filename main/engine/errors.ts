@@ -17,6 +17,14 @@ export class ModelFileError extends UserFacingError {
   }
 }
 
+/**
+ * A graph built from the user's weights that onnxruntime refuses to load on a provider that does
+ * start (a truncated or damaged weight file, weights it cannot use): not a provider problem.
+ */
+export class GraphLoadError extends UserFacingError {
+  override readonly name = 'GraphLoadError';
+}
+
 /** One image that cannot be read or decoded; the run goes on with the others. */
 export class ImageError extends UserFacingError {
   override readonly name = 'ImageError';

@@ -45,7 +45,10 @@ export class ExternalData {
 
   files(): ExternalFile[] {
     const out = [...this.fileEntries];
-    if (this.inlineSize > 0) {
+    if (this.inlineChunks.length === 1) {
+      // One converted tensor (a CLIP-Scope SAE's strided decoder: 256 MB): no second copy.
+      out.push({ location: INLINE, kind: 'memory', data: this.inlineChunks[0]! });
+    } else if (this.inlineSize > 0) {
       const data = new Uint8Array(this.inlineSize);
       let o = 0;
       for (const c of this.inlineChunks) {

@@ -6,10 +6,10 @@ import { loadClipModel, type ClipModel } from '../clip/model-dir.js';
 import { buildVisionGraph, EMBEDDING, PIXELS, residName } from '../clip/vision-graph.js';
 import { loadSae } from '../sae/load-sae.js';
 import type { SaeModel } from '../sae/sae-model.js';
-import { buildSaeEncoderGraph, SAE_INDICES, SAE_INPUT, SAE_LATENT, SAE_VALUES } from '../sae/sae-graph.js';
+import { buildSaeEncoderGraph, SAE_INDICES, SAE_INPUT, SAE_LATENT, SAE_SSE, SAE_SST, SAE_VALUES } from '../sae/sae-graph.js';
 import { codesFromDense, codesFromTopK, sliceCodes, type SparseCodes } from '../sae/sparse-codes.js';
 import { reconstruct } from '../sae/reconstruct.js';
-import { reconstructionMetrics, type ReconstructionMetrics } from '../sae/metrics.js';
+import { metricsFromErrors, tokenErrors, type ReconstructionMetrics } from '../sae/metrics.js';
 import { openSession, type OpenedSession } from '../runtime/session.js';
 import type { ProviderChoice, ProviderName } from '../runtime/providers.js';
 import { cacheDir } from '../runtime/paths.js';
@@ -50,6 +50,21 @@ export interface EncoderInfo {
   readonly sae: Pick<SaeModel, 'file' | 'format' | 'architecture' | 'dIn' | 'nFeatures' | 'k'> | null;
 }
 
+/** The SAE's output for a batch of tokens: latents, and each token's errors for the metrics. */
+export interface SaeResult {
+  readonly codes: SparseCodes;
+  /** Per token: SSE = sum_d (x - x^)^2 and SST = sum_d (x - mean_d x)^2, x as the SAE saw it. */
+  readonly sse: Float32Array | Float64Array;
+  readonly sst: Float32Array | Float64Array;
+}
+
+interface SaeRuntime {
+  readonly model: SaeModel;
+  readonly session: OpenedSession;
+  /** Dense architectures only: their latents are decoded here, sparsely. TopK graphs decode themselves. */
+  readonly decoder: { readonly dec: Float32Array; readonly bias: Float32Array } | null;
+}
+
 const STD_EPS = 1e-6;
 
 /** Image pixels in, activations + embedding + SAE latents + metrics out, on one provider. */
@@ -58,7 +73,7 @@ export class Encoder {
     readonly model: ClipModel,
     readonly info: EncoderInfo,
     private readonly vision: OpenedSession,
-    private readonly sae: { model: SaeModel; session: OpenedSession; dec: Float32Array; bias: Float32Array } | null,
+    private readonly sae: SaeRuntime | null,
     private readonly standardization: Standardization | null,
   ) {}
 
@@ -86,7 +101,8 @@ export class Encoder {
     if (sae) {
       // The SAE runs where the ViT runs: forced onto the provider the ViT got.
       const session = await openSession(await buildSaeEncoderGraph(sae), { ...sessionOpts, provider: vision.provider });
-      saeRt = { model: sae, session, dec: await readFloat32(sae.decoder), bias: await readFloat32(sae.decoderBias) };
+      const decoder = sae.architecture === 'topk' ? null : { dec: await readFloat32(sae.decoder), bias: await readFloat32(sae.decoderBias) };
+      saeRt = { model: sae, session, decoder };
     }
     const info: EncoderInfo = {
       provider: vision.provider,
@@ -107,16 +123,21 @@ export class Encoder {
     return { resid: out[residName(this.info.layer)]!.data as Float32Array, embedding: out[EMBEDDING]!.data as Float32Array };
   }
 
-  /** Runs the SAE encoder on [tokens, width] rows (already standardised if requested). */
-  async runSae(x: Float32Array): Promise<SparseCodes> {
+  /** Runs the SAE on [tokens, width] rows (already standardised if requested). */
+  async runSae(x: Float32Array): Promise<SaeResult> {
     const sae = this.sae;
     if (!sae) throw new Error('internal: no SAE loaded');
-    const n = x.length / sae.model.dIn;
-    const out = await sae.session.session.run({ [SAE_INPUT]: new ort.Tensor('float32', x, [n, sae.model.dIn]) });
-    if (sae.model.architecture === 'topk') {
-      return codesFromTopK(out[SAE_VALUES]!.data as Float32Array, out[SAE_INDICES]!.data as BigInt64Array, sae.model.k!);
+    const { dIn, k, nFeatures } = sae.model;
+    const feeds = { [SAE_INPUT]: new ort.Tensor('float32', x, [x.length / dIn, dIn]) };
+    if (!sae.decoder) {
+      // The reconstruction stays inside onnxruntime: only what the codes and metrics need comes back.
+      const out = await sae.session.session.run(feeds, [SAE_VALUES, SAE_INDICES, SAE_SSE, SAE_SST]);
+      const codes = codesFromTopK(out[SAE_VALUES]!.data as Float32Array, out[SAE_INDICES]!.data as BigInt64Array, k!);
+      return { codes, sse: out[SAE_SSE]!.data as Float32Array, sst: out[SAE_SST]!.data as Float32Array };
     }
-    return codesFromDense(out[SAE_LATENT]!.data as Float32Array, sae.model.nFeatures);
+    const out = await sae.session.session.run(feeds);
+    const codes = codesFromDense(out[SAE_LATENT]!.data as Float32Array, nFeatures);
+    return { codes, ...tokenErrors(x, reconstruct(codes, sae.decoder.dec, sae.decoder.bias), dIn) };
   }
 
   standardize(x: Float32Array): Float32Array {
@@ -133,15 +154,15 @@ export class Encoder {
     const { tokens: T, width: D } = this.info;
     const embDim = embedding.length / n;
     const x = this.standardize(resid);
-    const codes = this.sae ? await this.runSae(x) : null;
+    const sae = this.sae ? await this.runSae(x) : null;
     const results: EncodedImage[] = [];
     for (let i = 0; i < n; i++) {
-      const xi = x.subarray(i * T * D, (i + 1) * T * D);
       let imgCodes: SparseCodes | null = null;
       let metrics: ReconstructionMetrics | null = null;
-      if (codes && this.sae) {
-        imgCodes = sliceCodes(codes, i * T, (i + 1) * T);
-        metrics = reconstructionMetrics(xi, reconstruct(imgCodes, this.sae.dec, this.sae.bias), imgCodes, D);
+      if (sae) {
+        const [a, b] = [i * T, (i + 1) * T];
+        imgCodes = sliceCodes(sae.codes, a, b);
+        metrics = metricsFromErrors({ sse: sae.sse.subarray(a, b), sst: sae.sst.subarray(a, b) }, imgCodes, D);
       }
       results.push({
         embedding: embedding.slice(i * embDim, (i + 1) * embDim),

@@ -14,12 +14,17 @@ export interface ReconstructionMetrics {
   readonly l0: number;
 }
 
-export function reconstructionMetrics(x: Float32Array, recon: Float32Array, codes: SparseCodes, d: number): ReconstructionMetrics {
+/** Per token: SSE = sum_d (x - x^)^2 and SST = sum_d (x - mean_d x)^2. */
+export interface TokenErrors {
+  readonly sse: ArrayLike<number>;
+  readonly sst: ArrayLike<number>;
+}
+
+/** The per-token errors from x and its reconstruction, in float64 (TopK SAEs get them from their graph). */
+export function tokenErrors(x: Float32Array, recon: Float32Array, d: number): { sse: Float64Array; sst: Float64Array } {
   const n = x.length / d;
   const sse = new Float64Array(n);
-  const positionMse = new Float64Array(n);
-  let evSum = 0;
-  let active = 0;
+  const sst = new Float64Array(n);
   for (let t = 0; t < n; t++) {
     let mean = 0;
     for (let i = 0; i < d; i++) mean += x[t * d + i]!;
@@ -33,10 +38,28 @@ export function reconstructionMetrics(x: Float32Array, recon: Float32Array, code
       tot += (xi - mean) * (xi - mean);
     }
     sse[t] = err;
-    positionMse[t] = err / d;
-    evSum += 1 - err / tot;
+    sst[t] = tot;
+  }
+  return { sse, sst };
+}
+
+/** The card's metrics from each token's errors and latents. */
+export function metricsFromErrors(errors: TokenErrors, codes: SparseCodes, d: number): ReconstructionMetrics {
+  const n = errors.sse.length;
+  const sse = Float64Array.from(errors.sse);
+  const positionMse = new Float64Array(n);
+  let sseSum = 0;
+  let evSum = 0;
+  let active = 0;
+  for (let t = 0; t < n; t++) {
+    sseSum += sse[t]!;
+    positionMse[t] = sse[t]! / d;
+    evSum += 1 - sse[t]! / errors.sst[t]!;
     for (let j = codes.offsets[t]!; j < codes.offsets[t + 1]!; j++) if (codes.val[j]! > 0) active++;
   }
-  const mse = sse.reduce((a, b) => a + b, 0) / n;
-  return { sse, mse, ev: evSum / n, positionMse, l0: active / n };
+  return { sse, mse: sseSum / n, ev: evSum / n, positionMse, l0: active / n };
+}
+
+export function reconstructionMetrics(x: Float32Array, recon: Float32Array, codes: SparseCodes, d: number): ReconstructionMetrics {
+  return metricsFromErrors(tokenErrors(x, recon, d), codes, d);
 }

@@ -2,7 +2,8 @@ import type { SparseCodes } from './sparse-codes.js';
 
 /**
  * x^ = sum_i val_i * dec[idx_i] + b, as clipscope's TopKSAE decodes (the latent scattered into
- * 65,536 slots times dec is the same sum). `dec` is contiguous [F, d_in].
+ * 65,536 slots times dec is the same sum). `dec` is contiguous [F, d_in]. The decode of dense
+ * (standard, jumprelu) SAEs and the tests' reference: TopK graphs decode inside onnxruntime.
  */
 export function reconstruct(codes: SparseCodes, dec: Float32Array, bias: Float32Array): Float32Array {
   const d = bias.length;

@@ -1,6 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { candidateProviders, missingPrerequisite, parseProvider, probeProvider, probeProviders } from '../../../main/engine/runtime/providers.js';
-import { openSession } from '../../../main/engine/runtime/session.js';
+import { openSession, ortReason } from '../../../main/engine/runtime/session.js';
+import { GraphLoadError } from '../../../main/engine/errors.js';
 import { GraphBuilder } from '../../../main/engine/onnx/graph-builder.js';
 import { TEST_CACHE } from '../../helpers/references.js';
 
@@ -47,5 +51,39 @@ describe('execution providers', () => {
   it('parses provider names and rejects unknown ones clearly', () => {
     expect(parseProvider('CPU')).toBe('cpu');
     expect(() => parseProvider('tpu')).toThrow(/unknown execution provider "tpu"/);
+  });
+});
+
+describe('a graph that cannot load on a provider that starts', () => {
+  let dir: string;
+  let weights: string;
+  /** y = x + w, w: 4 floats (16 bytes) that the weight file, truncated to 8 bytes, does not hold. */
+  const truncatedGraph = () => {
+    const g = new GraphBuilder('truncated');
+    const x = g.input('x', 'float32', [4]);
+    g.op('Add', [x, g.externalInitializer('w', 'float32', [4], { location: 'w0-weights.bin', offset: 0, length: 16 })], {}, 'y');
+    g.output('y', 'float32', [4]);
+    return { model: g.encode(), files: [{ location: 'w0-weights.bin', kind: 'file' as const, path: weights }], inputs: ['x'], outputs: ['y'] };
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'clipscope-truncated-'));
+    weights = path.join(dir, 'weights.bin');
+    await writeFile(weights, new Uint8Array(8));
+  });
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+  it.each(['cpu', 'auto'] as const)('is reported as the weights\' problem, naming the file, not the provider\'s (%s)', async (provider) => {
+    const err = await openSession(truncatedGraph(), { provider, cacheDir: TEST_CACHE }).then(() => null, (e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(GraphLoadError);
+    expect(err!.message).toContain(weights);
+    expect(err!.message).toMatch(/cannot be loaded \(cpu: External initializer: w .*out of bounds/);
+    expect(err!.message).not.toMatch(/cannot start|could start/);
+  });
+
+  it("keeps onnxruntime's reason without its source locations", () => {
+    const raw = 'Exception during initialization: /src/initializer.cc:51 onnxruntime::Initializer::Initializer(const onnx::TensorProto&) [ONNXRuntimeError] : 1 : FAIL : tensorprotoutils.cc:1763 GetExtDataFromTensorProto External initializer: w is out of bounds.\nmore';
+    expect(ortReason(raw)).toBe('External initializer: w is out of bounds.');
+    expect(ortReason('plain message\nsecond line')).toBe('plain message');
   });
 });

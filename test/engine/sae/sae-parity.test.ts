@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import { loadSae } from '../../../main/engine/sae/load-sae.js';
-import { buildSaeEncoderGraph, SAE_INDICES, SAE_INPUT, SAE_LATENT, SAE_VALUES } from '../../../main/engine/sae/sae-graph.js';
+import { buildSaeEncoderGraph, SAE_INDICES, SAE_INPUT, SAE_LATENT, SAE_RECON, SAE_SSE, SAE_SST, SAE_VALUES } from '../../../main/engine/sae/sae-graph.js';
 import { codesFromDense, codesFromTopK } from '../../../main/engine/sae/sparse-codes.js';
 import { reconstruct } from '../../../main/engine/sae/reconstruct.js';
-import { reconstructionMetrics } from '../../../main/engine/sae/metrics.js';
+import { metricsFromErrors, reconstructionMetrics, tokenErrors } from '../../../main/engine/sae/metrics.js';
 import { readFloat32 } from '../../../main/engine/formats/tensor-read.js';
 import { openSession } from '../../../main/engine/runtime/session.js';
 import { fixture, manifest, npyFloat, npyIndices, relativeError, sameSetShare, TEST_CACHE } from '../../helpers/references.js';
@@ -22,7 +22,11 @@ async function encodeWith(saeName: string, x: Float32Array) {
     ? codesFromTopK(out[SAE_VALUES]!.data as Float32Array, out[SAE_INDICES]!.data as BigInt64Array, sae.k!)
     : codesFromDense(out[SAE_LATENT]!.data as Float32Array, sae.nFeatures);
   const recon = reconstruct(codes, await readFloat32(sae.decoder), await readFloat32(sae.decoderBias));
-  return { sae, codes, recon, dense: out[SAE_LATENT]?.data as Float32Array | undefined };
+  // TopK graphs also decode and compute each token's errors themselves.
+  const inGraph = sae.architecture === 'topk'
+    ? { recon: out[SAE_RECON]!.data as Float32Array, sse: out[SAE_SSE]!.data as Float32Array, sst: out[SAE_SST]!.data as Float32Array }
+    : null;
+  return { sae, codes, recon, inGraph, dense: out[SAE_LATENT]?.data as Float32Array | undefined };
 }
 
 const cases = Object.entries(manifest.saes).flatMap(([saeName, entry]) =>
@@ -34,7 +38,7 @@ const cases = Object.entries(manifest.saes).flatMap(([saeName, entry]) =>
 describe('SAE encoders against the PyTorch reference (same activations in)', () => {
   it.each(cases)('$saeName on $photo', async ({ saeName, ref, resid }) => {
     const x = await npyFloat(resid);
-    const { sae, codes, recon, dense } = await encodeWith(saeName, x);
+    const { sae, codes, recon, inGraph, dense } = await encodeWith(saeName, x);
     const d = sae.dIn;
     if (sae.architecture === 'topk') {
       const k = sae.k!;
@@ -58,6 +62,21 @@ describe('SAE encoders against the PyTorch reference (same activations in)', () 
     expect(m.l0).toBeCloseTo(want.l0, 6);
     expect(relativeError(m.positionMse, want.position_mse)).toBeLessThan(1e-4);
     expect(relativeError(m.sse, want.sse)).toBeLessThan(1e-4);
+
+    if (inGraph) {
+      // The graph's decode and errors: the JS reference's numbers, and so the reference's metrics.
+      expect(relativeError(inGraph.recon, recon)).toBeLessThan(1e-6);
+      expect(relativeError(inGraph.recon, await npyFloat(ref.recon))).toBeLessThan(1e-4);
+      const js = tokenErrors(x, recon, d);
+      expect(relativeError(inGraph.sse, js.sse)).toBeLessThan(1e-5);
+      expect(relativeError(inGraph.sst, js.sst)).toBeLessThan(1e-5);
+      const g = metricsFromErrors(inGraph, codes, d);
+      expect(Math.abs(g.mse - want.mse) / want.mse).toBeLessThan(1e-4);
+      expect(g.ev).toBeCloseTo(want.ev, 5);
+      expect(g.l0).toBe(m.l0);
+      expect(relativeError(g.positionMse, want.position_mse)).toBeLessThan(1e-4);
+      expect(relativeError(g.sse, want.sse)).toBeLessThan(1e-4);
+    }
   });
 });
 
