@@ -12,8 +12,12 @@ export function bitsFor(max: number): number {
 
 function riceBits(values: ArrayLike<number>, from: number, to: number, r: number): number {
   let bits = (to - from) * (1 + r);
-  const scale = 2 ** r;
-  for (let i = from; i < to; i++) bits += Math.floor(values[i]! / scale);
+  if (r < 32) {
+    // Shifts, not division: values here are below 2^32 (ids, gaps, lengths).
+    for (let i = from; i < to; i++) bits += values[i]! >>> r;
+  } else {
+    for (let i = from; i < to; i++) bits += Math.floor(values[i]! / 2 ** r);
+  }
   return bits;
 }
 

@@ -146,6 +146,14 @@ function rowLengths(codes: SparseCodes, tokens: number): { k: number; fixed: boo
 }
 
 export function packLatents(codes: SparseCodes, nFeatures: number): Buffer {
+  return packLatentsWithView(codes, nFeatures).blob;
+}
+
+/**
+ * The blob, and a view of exactly what it holds (float16 values) without decoding it again: the
+ * writer derives the image's index entries from the view.
+ */
+export function packLatentsWithView(codes: SparseCodes, nFeatures: number): { blob: Buffer; view: LatentsView } {
   const tokens = codes.offsets.length - 1;
   const n = codes.offsets[tokens]!;
   if (codes.offsets[0] !== 0 || codes.idx.length < n || codes.val.length < n) throw new RangeError('packLatents: inconsistent sparse codes');
@@ -164,7 +172,8 @@ export function packLatents(codes: SparseCodes, nFeatures: number): Buffer {
   }
   const dictionary = writeIds(a, codes.idx, n, nFeatures);
   const b = new BitWriter(n * 2);
-  const starts = writeValues(b, float32ToFloat16Array(codes.val.subarray(0, n)), codes.offsets, tokens);
+  const valBits = float32ToFloat16Array(codes.val.subarray(0, n));
+  const starts = writeValues(b, valBits, codes.offsets, tokens);
   const checkpointBits = bitsFor(b.bitLength());
   a.write(checkpointBits, 5);
   for (let t = 0; t < tokens; t += CHECKPOINT_EVERY) a.writeWide(starts[t]!, checkpointBits);
@@ -177,7 +186,9 @@ export function packLatents(codes: SparseCodes, nFeatures: number): Buffer {
   buf.writeUInt32LE(tokens, 4);
   buf.set(streamA, HEADER);
   buf.set(streamB, HEADER + streamA.length);
-  return buf;
+  const idx = nFeatures > 0x10000 ? Uint32Array.from(codes.idx.subarray(0, n)) : Uint16Array.from(codes.idx.subarray(0, n));
+  const offsets = Uint32Array.from(codes.offsets);
+  return { blob: buf, view: { tokens, start: (t) => offsets[t]!, idx, valBits } };
 }
 
 // ------------------------------------------------------------------------------------- reading

@@ -22,7 +22,7 @@ import { COMPACT_AFTER_IMAGES, FeatureIndex, INDEXED_NONE, INDEXED_POSTINGS, IND
 import { FeatureTotals, initFeatureStats } from './feature-stats.js';
 import { latestVersion, migrate, newerSchemaError, schemaVersion, type Migration } from './migrate.js';
 import { MIGRATIONS } from './migrations/index.js';
-import { packLatents, viewLatents } from './latents-blob.js';
+import { packLatentsWithView, viewLatents } from './latents-blob.js';
 import { packFloat16, packSse } from './packing.js';
 import {
   CONFIG_COLUMNS, configFromRow, failureFromRow, folderFromRow, IMAGE_COLUMNS, imageFromRow,
@@ -331,7 +331,7 @@ export class Library {
         throw new Error(`writeResults: image ${it.imageId} has a ${it.embedding.length}-dim embedding, expected ${config.embeddingDim}`);
       }
     }
-    const packed = items.map((it) => packLatents(it.codes, config.nFeatures));
+    const packed = items.map((it) => packLatentsWithView(it.codes, config.nFeatures));
     this.transaction(() => {
       const status = this.statement('SELECT status FROM images WHERE id = ?').pluck();
       const upsert = this.statement(`INSERT INTO results (config_id, image_id, mse, ev, l0, indexed, created_at, sse)
@@ -352,8 +352,8 @@ export class Library {
         const present = st === 'present';
         const m = it.metrics;
         const id = upsert.get(configId, it.imageId, m.mse, m.ev, m.l0, present ? INDEXED_RECENT : INDEXED_NONE, now, packSse(m.sse)) as number;
-        putLatents.run(id, packFloat16(it.embedding), packed[i]);
-        if (present) this.index.add(configId, id, it.imageId, deriveEntries(viewLatents(packed[i]!)));
+        putLatents.run(id, packFloat16(it.embedding), packed[i]!.blob);
+        if (present) this.index.add(configId, id, it.imageId, deriveEntries(packed[i]!.view));
       });
       if (this.index.recentImages(configId) >= COMPACT_AFTER_IMAGES) this.index.compact(configId, config.nFeatures);
       this.bump(configId);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { codesFromDense, type SparseCodes } from '../../../main/engine/sae/sparse-codes.js';
-import { CorruptBlobError, latentsRows, packLatents, unpackLatents, viewLatents } from '../../../main/engine/store/latents-blob.js';
+import { CorruptBlobError, latentsRows, packLatents, packLatentsWithView, unpackLatents, viewLatents } from '../../../main/engine/store/latents-blob.js';
 import { packFloat16, packSse, unpackFloat16, unpackSse } from '../../../main/engine/store/packing.js';
 import { deriveEntries, filterPosting, mergePostings, type Posting } from '../../../main/engine/store/entries.js';
 import { float16BitsToFloat32, float32ToFloat16Array, float32ToFloat16Bits } from '../../../main/engine/formats/float16.js';
@@ -42,8 +42,14 @@ function expectRowsMatch(blob: Uint8Array): void {
 }
 
 function expectRoundTrip(codes: SparseCodes, nFeatures: number): Buffer {
-  const blob = packLatents(codes, nFeatures);
+  const { blob, view } = packLatentsWithView(codes, nFeatures);
   expectRowsMatch(blob);
+  // The writer's view (no decode) holds exactly what the blob decodes to.
+  const decoded = viewLatents(blob);
+  expect(view.tokens).toBe(decoded.tokens);
+  expect(Array.from(view.idx)).toEqual(Array.from(decoded.idx));
+  expect(view.valBits).toEqual(decoded.valBits);
+  for (let t = 0; t <= view.tokens; t++) expect(view.start(t)).toBe(decoded.start(t));
   const back = unpackLatents(blob);
   expect(back.offsets).toEqual(codes.offsets);
   expect(back.idx).toEqual(codes.idx);
