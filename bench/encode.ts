@@ -92,7 +92,7 @@ const MAX_WAIT_S = opt['max-wait'] === undefined ? (quick ? 20 : 40) : Number(op
 const REPS = quick
   ? { probe: 4, vit: { 1: 3, 2: 2 } as Record<number, number>, sae: 3, post: 3, e2eBatches: [1],
       interleave: { rounds: 4, chunk: 3 }, budget: { e2e: 35, interleave: 35, vit: 15, sae: 6, torch: 100 } }
-  : { probe: 10, vit: { 1: 5, 2: 3, 4: 2 } as Record<number, number>, sae: 5, post: 5, e2eBatches: [1, 2],
+  : { probe: 10, vit: { 1: 5, 2: 3, 4: 2 } as Record<number, number>, sae: 5, post: 5, e2eBatches: [1, 2, 4],
       interleave: { rounds: 6, chunk: 4 }, budget: { e2e: 45, interleave: 60, vit: 20, sae: 8, torch: 140 } };
 
 // ---------------------------------------------------------------------------------------- output
