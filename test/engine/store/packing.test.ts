@@ -164,6 +164,42 @@ describe('latents blob', () => {
     expect(() => viewLatents(v1.subarray(0, v1.length - 2))).toThrow(/wrong size/);
   });
 
+  it('reports any damage to a blob as a CorruptBlobError or decodes it, never hangs or fails otherwise', () => {
+    const r = rng(77);
+    const blobs = [packLatents(syntheticCodes(rng(6), 40, 8, 65_536), 65_536), packLatents(syntheticCodes(rng(8), 12, 5, 40), 40)];
+    let refused = 0;
+    for (let i = 0; i < 600; i++) {
+      const src = blobs[i % blobs.length]!;
+      const bad = Buffer.from(src);
+      const flips = 1 + Math.floor(r() * 4);
+      for (let f = 0; f < flips; f++) {
+        const at = Math.floor(r() * bad.length);
+        bad[at] = bad[at]! ^ (1 << Math.floor(r() * 8));
+      }
+      const damaged = r() < 0.3 ? bad.subarray(0, Math.floor(r() * bad.length)) : bad;
+      for (const read of [
+        () => viewLatents(damaged),
+        () => {
+          const rows = latentsRows(damaged);
+          const ids = new Uint32Array(rows.maxRow);
+          const vals = new Uint16Array(rows.maxRow);
+          for (let t = 0; t < Math.min(rows.tokens, 50); t++) {
+            rows.rowIds(t, ids);
+            rows.rowValues(t, vals);
+          }
+        },
+      ]) {
+        try {
+          read();
+        } catch (e) {
+          expect(e).toBeInstanceOf(CorruptBlobError);
+          refused++;
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(100);
+  });
+
   it('packs embeddings as float16 and per-token SSE through its square root (no overflow past 65504)', () => {
     const emb = photos[0]!.image.embedding;
     expectHalfClose(unpackFloat16(packFloat16(emb)), emb);
