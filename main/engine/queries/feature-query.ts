@@ -15,7 +15,7 @@ import type { Library } from '../store/library.js';
 import { latentsRows } from '../store/latents-blob.js';
 import { isActiveBits } from '../store/packing.js';
 import type { ConfigRow } from '../store/rows.js';
-import { checkFeature, featureRuns, halfValue, latentsBlob, minActBits } from './runs.js';
+import { checkFeature, featureRuns, halfValue, latentsBlob, minActBits, readingLatents } from './runs.js';
 
 export interface FeatureTerm {
   feature: number;
@@ -276,6 +276,10 @@ function firstN(count: number, n: number, before: (a: number, b: number) => numb
 function regionActs(lib: Library, config: ConfigRow, image: number, terms: readonly Term[], region: Uint8Array): Acts | null {
   const blob = latentsBlob(lib, config.id, image);
   if (!blob) return null;
+  return readingLatents(lib, image, () => blobRegionActs(blob, terms, region));
+}
+
+function blobRegionActs(blob: Uint8Array, terms: readonly Term[], region: Uint8Array): Acts {
   const rows = latentsRows(blob);
   const wanted = new Set(terms.map((t) => t.feature).filter((f) => rows.mayHave(f)));
   const acts: Acts = new Map();

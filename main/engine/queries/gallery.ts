@@ -8,7 +8,7 @@ import type { Library } from '../store/library.js';
 import { latentsRows } from '../store/latents-blob.js';
 import { isActiveBits } from '../store/packing.js';
 import type { ConfigRow } from '../store/rows.js';
-import { checkFeature, featureRuns, halfValue, latentsBlob, pathsOf, RunMerger, totalEntries } from './runs.js';
+import { checkFeature, featureRuns, halfValue, latentsBlob, pathsOf, readingLatents, RunMerger, totalEntries } from './runs.js';
 
 /** 'cls': the CLS token; 'any': the max over all tokens; a number: that token (0 = CLS, 1..256 patches). */
 export type GalleryToken = 'cls' | 'any' | number;
@@ -143,7 +143,7 @@ function tokenGallery(lib: Library, config: ConfigRow, feature: number, token: n
     if (top.length >= need && (need === 0 || e.actBits < top[need - 1]!.actBits)) return { hits: top, total: null };
     const blob = latentsBlob(lib, config.id, e.image);
     if (!blob) continue;
-    const bits = tokenValue(blob, token, feature);
+    const bits = readingLatents(lib, e.image, () => tokenValue(blob, token, feature));
     if (bits === 0) continue;
     found++;
     const hit = { image: e.image, actBits: bits, token };

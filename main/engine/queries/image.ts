@@ -7,7 +7,7 @@ import { codesOfView, viewLatents } from '../store/latents-blob.js';
 import { unpackFloat16, unpackSse } from '../store/packing.js';
 import { describeConfig, type ConfigRow, type ImageRow } from '../store/rows.js';
 import { tokenRow } from '../sae/sparse-codes.js';
-import { halfValue } from './runs.js';
+import { halfValue, readingLatents } from './runs.js';
 
 export interface ImageLatents {
   image: ImageRow;
@@ -42,7 +42,7 @@ export function imageLatents(lib: Library, config: ConfigRow, ref: string | numb
         JOIN latents l ON l.result_id = r.id WHERE r.config_id = ? AND r.image_id = ?`).get(config.id, image.id) as
       { mse: number; ev: number; l0: number; embedding: Buffer; sse: Buffer; codes: Buffer } | undefined;
     if (!row) throw new UserFacingError(`${image.path} has no results for configuration ${describeConfig(config)} (run clipscope index)`);
-    const view = viewLatents(row.codes);
+    const view = readingLatents(lib, image.id, () => viewLatents(row.codes));
     const codes = codesOfView(view);
     const rows = Array.from({ length: codes.offsets.length - 1 }, (_, t) => tokenRow(codes, t));
     const entries = deriveEntries(view);

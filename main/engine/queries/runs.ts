@@ -5,6 +5,7 @@ import { halfTable } from '../store/feature-stats.js';
 import { float32ToFloat16Bits } from '../formats/float16.js';
 import type { Library } from '../store/library.js';
 import { UserFacingError } from '../errors.js';
+import { CorruptBlobError } from '../store/latents-blob.js';
 
 /**
  * Walks several runs, each sorted by (act desc, image asc), in that global order. Few runs (one
@@ -69,6 +70,21 @@ export function pathsOf(lib: Library, ids: readonly number[]): Map<number, strin
 export function latentsBlob(lib: Library, configId: number, imageId: number): Buffer | undefined {
   return lib.statement('SELECT l.codes FROM results r JOIN latents l ON l.result_id = r.id WHERE r.config_id = ? AND r.image_id = ?')
     .pluck().get(configId, imageId) as Buffer | undefined;
+}
+
+/**
+ * Runs `read` on an image's stored latents; a damaged blob (a damaged file, a bad disk) becomes an
+ * error that names the library and the photo, and what to do, rather than a decoder's message.
+ */
+export function readingLatents<T>(lib: Library, imageId: number, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (!(e instanceof CorruptBlobError)) throw e;
+    const image = lib.imageById(imageId);
+    const what = image ? image.path : `image #${imageId}`;
+    throw new UserFacingError(`${lib.file}: the stored latents of ${what} are damaged (${e.message}); index the photo again (clipscope index) to replace them`);
+  }
 }
 
 export function checkFeature(feature: number, nFeatures: number): void {
