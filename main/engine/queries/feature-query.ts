@@ -156,7 +156,7 @@ export function queryImages(lib: Library, config: ConfigRow, q: FeatureQuery): Q
         const c = sorted[i]!;
         // Sorted by the upper bound: once it falls below the page's weakest, nothing can enter.
         if (hits.length >= need && (sort !== 'activation' || need === 0 || candScore[c]! < hits[need - 1]!.score)) break;
-        const acts = regionActs(lib, config, candImage[c]!, terms, region);
+        const acts = indexRegionActs(terms, dense, candImage[c]!, region) ?? regionActs(lib, config, candImage[c]!, terms, region);
         if (!acts || !matches(terms, acts)) continue;
         const refined = { image: candImage[c]!, score: score(positive, acts), date: candDate[c]!, acts };
         let at = hits.length;
@@ -270,6 +270,25 @@ function firstN(count: number, n: number, before: (a: number, b: number) => numb
     if (top.length > n) top.pop();
   }
   return top;
+}
+
+/**
+ * The terms' max activations over the region, from the index alone when it decides them: a
+ * feature whose strongest token (the first one, as the latents would give) lies in the region
+ * has that max there; one that never reaches a term's minimum cannot in the region either. Null
+ * when some term needs the stored latents (it fires most outside the region).
+ */
+function indexRegionActs(terms: readonly Term[], dense: Map<number, Dense>, image: number, region: Uint8Array): Acts | null {
+  const acts: Acts = new Map();
+  for (const t of terms) {
+    const d = dense.get(t.feature)!;
+    const bits = d.act[image]!;
+    if (bits === 0 || (t.kind === 'not' && bits < t.min)) continue;
+    const token = d.token[image]!;
+    if (!region[token]) return null;
+    acts.set(t.feature, { bits, token });
+  }
+  return acts;
 }
 
 /** The terms' max activations over the region's tokens, from the stored latents. */
