@@ -141,9 +141,15 @@ function tokenGallery(lib: Library, config: ConfigRow, feature: number, token: n
   let found = 0;
   for (let e = m.next(); e; e = m.next()) {
     if (top.length >= need && (need === 0 || e.actBits < top[need - 1]!.actBits)) return { hits: top, total: null };
-    const blob = latentsBlob(lib, config.id, e.image);
-    if (!blob) continue;
-    const bits = readingLatents(lib, e.image, () => tokenValue(blob, token, feature));
+    let bits: number;
+    if (e.token === token) {
+      // Its strongest token is this one: the index holds the value there.
+      bits = e.actBits;
+    } else {
+      const blob = latentsBlob(lib, config.id, e.image);
+      if (!blob) continue;
+      bits = readingLatents(lib, e.image, () => tokenValue(blob, token, feature));
+    }
     if (bits === 0) continue;
     found++;
     const hit = { image: e.image, actBits: bits, token };
