@@ -1,8 +1,8 @@
 /**
- * Bit streams for the compact latents blob (store/packing.ts): fixed-width fields and Rice codes,
- * least significant bit first. Rice with parameter r writes x as (x >> r) one-bits, a zero, then
- * the low r bits: cheap to decode, and within a bit or two of optimal for the geometric-looking
- * gaps it is used on (sorted feature ids, sorted activation values).
+ * Bit streams for the compact latents blob (store/latents-blob.ts): fixed-width fields and Rice
+ * codes, least significant bit first. Rice with parameter r writes x as (x >> r) one-bits, a zero,
+ * then the low r bits: cheap to decode, and within a bit or two of optimal for the
+ * geometric-looking gaps it is used on (sorted feature ids, sorted activation values).
  */
 
 /** Bits needed to write every value in 0..max (0 for max 0). */

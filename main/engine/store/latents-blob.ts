@@ -28,6 +28,7 @@
 import { float16ToFloat32Array, float32ToFloat16Array } from '../formats/float16.js';
 import type { SparseCodes } from '../sae/sparse-codes.js';
 import { bestRice, BitReader, BitWriter, bitsFor } from './bits.js';
+import { aligned } from './packing.js';
 
 const FORMAT_V1 = 1;
 const FORMAT_V2 = 2;
@@ -80,10 +81,9 @@ function positionTable(size: number): Int32Array {
   return positions;
 }
 
-function writeIds(w: BitWriter, idx: ArrayLike<number>, n: number, nFeatures: number): boolean {
+/** The ids (all in 0..maxF) through a dictionary when that is smaller; returns whether it was. */
+function writeIds(w: BitWriter, idx: ArrayLike<number>, n: number, maxF: number, nFeatures: number): boolean {
   // The distinct features without sorting all n ids: mark each in the table (-1 = seen).
-  let maxF = 0;
-  for (let i = 0; i < n; i++) maxF = Math.max(maxF, idx[i]!);
   const position = positionTable(maxF + 1);
   const found: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -158,9 +158,11 @@ export function packLatentsWithView(codes: SparseCodes, nFeatures: number): { bl
   const n = codes.offsets[tokens]!;
   if (codes.offsets[0] !== 0 || codes.idx.length < n || codes.val.length < n) throw new RangeError('packLatents: inconsistent sparse codes');
   if (tokens > MAX_TOKENS) throw new RangeError(`packLatents: ${tokens} tokens is more than ${MAX_TOKENS}`);
+  let maxF = 0;
   for (let i = 0; i < n; i++) {
     const f = codes.idx[i]!;
     if (f < 0 || f >= nFeatures) throw new RangeError(`packLatents: feature ${f} is outside 0..${nFeatures - 1}`);
+    if (f > maxF) maxF = f;
   }
   const { k, fixed } = rowLengths(codes, tokens);
   const a = new BitWriter(n * 2);
@@ -170,7 +172,7 @@ export function packLatentsWithView(codes: SparseCodes, nFeatures: number): { bl
     a.write(rice.r, 5);
     for (const len of lengths) a.rice(len, rice.r);
   }
-  const dictionary = writeIds(a, codes.idx, n, nFeatures);
+  const dictionary = writeIds(a, codes.idx, n, maxF, nFeatures);
   const b = new BitWriter(n * 2);
   const valBits = float32ToFloat16Array(codes.val.subarray(0, n));
   const starts = writeValues(b, valBits, codes.offsets, tokens);
@@ -196,11 +198,6 @@ export function packLatentsWithView(codes: SparseCodes, nFeatures: number): { bl
 const corrupt = (why: string): never => {
   throw new CorruptBlobError(`latents blob: ${why}`);
 };
-
-/** Typed views need aligned offsets: a blob from SQLite owns its memory, but copy if not aligned. */
-function aligned(buf: Uint8Array): Uint8Array {
-  return buf.byteOffset % 4 === 0 ? buf : Uint8Array.from(buf);
-}
 
 interface Header {
   readonly buf: Uint8Array;
@@ -366,6 +363,15 @@ function checkRow(t: number, tokens: number): void {
   if (!Number.isInteger(t) || t < 0 || t >= tokens) throw new RangeError(`token ${t} is outside 0..${tokens - 1}`);
 }
 
+/** Token t's part of one of a view's arrays into `out`; returns the row's length. */
+function copyRow(v: LatentsView, t: number, from: Uint16Array | Uint32Array, out: Uint16Array | Uint32Array): number {
+  checkRow(t, v.tokens);
+  const start = v.start(t);
+  const len = v.start(t + 1) - start;
+  out.set(from.subarray(start, start + len));
+  return len;
+}
+
 /** Rows of a decoded view (version 1 blobs, whose rows are plain arrays anyway). */
 function rowsOfView(v: LatentsView): LatentsRows {
   let maxRow = 0;
@@ -378,20 +384,8 @@ function rowsOfView(v: LatentsView): LatentsRows {
       present ??= new Set(v.idx);
       return present.has(feature);
     },
-    rowIds(t, out) {
-      checkRow(t, v.tokens);
-      const from = v.start(t);
-      const len = v.start(t + 1) - from;
-      out.set(v.idx.subarray(from, from + len));
-      return len;
-    },
-    rowValues(t, out) {
-      checkRow(t, v.tokens);
-      const from = v.start(t);
-      const len = v.start(t + 1) - from;
-      out.set(v.valBits.subarray(from, from + len));
-      return len;
-    },
+    rowIds: (t, out) => copyRow(v, t, v.idx, out),
+    rowValues: (t, out) => copyRow(v, t, v.valBits, out),
   };
 }
 

@@ -6,7 +6,7 @@
 import { float16ToFloat32Array, float32ToFloat16Array, float32ToFloat16Bits } from '../formats/float16.js';
 
 /** Typed views need aligned offsets: a blob from SQLite owns its memory, but copy if not aligned. */
-function aligned(buf: Uint8Array): Uint8Array {
+export function aligned(buf: Uint8Array): Uint8Array {
   return buf.byteOffset % 4 === 0 ? buf : Uint8Array.from(buf);
 }
 
