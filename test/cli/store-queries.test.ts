@@ -5,7 +5,7 @@ import { queryImages } from '../../main/engine/queries/feature-query.js';
 import { gallery } from '../../main/engine/queries/gallery.js';
 import { libraryMetrics } from '../../main/engine/queries/metrics.js';
 import { Library, type ConfigRow } from '../../main/engine/store/library.js';
-import { encodeFixturePhotos, MODEL, resultOf, SAE, tempDir, type EncodedPhoto } from '../engine/store/helpers.js';
+import { addFixturePhotos, encodeFixturePhotos, MODEL, resultOf, SAE, tempDir, type EncodedPhoto } from '../engine/store/helpers.js';
 import { runCli } from './run-cli.js';
 
 let dir: string;
@@ -22,10 +22,7 @@ beforeAll(async () => {
   photos = enc.photos;
   lib = Library.open(db);
   config = lib.ensureConfig(enc.config);
-  const folder = lib.addFolder(path.dirname(photos[0]!.file));
-  lib.writeResults(config.id, photos.map((p, i) => resultOf(lib.insertImage({
-    path: p.file, folderId: folder.id, size: 1, mtimeMs: Date.UTC(2021, i, 1), hash: `h${i}`, width: null, height: null, capturedAt: null,
-  }).id, p.image)));
+  addFixturePhotos(lib, config, photos, (i) => Date.UTC(2021, i, 1));
   lib.refreshFeatureStats(config.id);
   // A second library where two configurations share layer 2.
   twoConfigs = path.join(dir, 'two.sqlite');

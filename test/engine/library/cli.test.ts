@@ -174,17 +174,9 @@ describe.runIf(process.getuid?.() === 0)('as an unprivileged user (this suite ru
     const checksum = async (f: string): Promise<string> => createHash('sha256').update(await fs.readFile(f)).digest('hex');
     const unreadable = path.join(corpus.root, 'special/unreadable.jpg');
     const before = await checksum(unreadable);
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, 'index', path.join(corpus.root, 'special'), path.join(corpus.root, 'photos'), '--db', path.join(work, 'lib.sqlite'), ...MODEL_ARGS, '--json'], {
-        uid: 65534, gid: 65534, cwd: work,
-        env: { PATH: process.env['PATH'], HOME: work, CLIPSCOPE_CACHE_DIR: path.join(work, 'cache') },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    const r = await runCli(['index', path.join(corpus.root, 'special'), path.join(corpus.root, 'photos'), '--db', path.join(work, 'lib.sqlite'), ...MODEL_ARGS, '--json'], {
+      uid: 65534, gid: 65534, cwd: work, inheritEnv: false,
+      env: { PATH: process.env['PATH'], HOME: work, CLIPSCOPE_CACHE_DIR: path.join(work, 'cache') },
     });
     expect(r.code, r.stderr).toBe(0);
     const s = lastJson(r.stdout) as { indexed: number; failures: { file: string; error: string }[] };

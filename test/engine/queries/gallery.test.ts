@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gallery } from '../../../main/engine/queries/gallery.js';
 import { Library, type ConfigRow } from '../../../main/engine/store/library.js';
 import type { SparseCodes } from '../../../main/engine/sae/sparse-codes.js';
-import { addSyntheticImages, bruteGallery, encodeFixturePhotos, resultOf, stored, SYNTH, tempDir } from '../store/helpers.js';
+import { addFixturePhotos, addSyntheticImages, bruteGallery, encodeFixturePhotos, stored, SYNTH, tempDir } from '../store/helpers.js';
 
 let lib: Library;
 let real: ConfigRow;
@@ -17,14 +17,10 @@ beforeAll(async () => {
   lib = Library.open(path.join(dir, 'library.sqlite'));
   const { photos, config } = await encodeFixturePhotos();
   real = lib.ensureConfig(config);
-  const folder = lib.addFolder(path.dirname(photos[0]!.file));
-  const results = photos.map((p, i) => {
-    const img = lib.insertImage({ path: p.file, folderId: folder.id, size: 1, mtimeMs: i, hash: `h${i}`, width: null, height: null, capturedAt: null });
-    realCodes.set(img.id, stored(p.image.codes!, config.nFeatures));
-    paths.set(img.id, p.file);
-    return resultOf(img.id, p.image);
+  addFixturePhotos(lib, real, photos).forEach((id, i) => {
+    realCodes.set(id, stored(photos[i]!.image.codes!, config.nFeatures));
+    paths.set(id, photos[i]!.file);
   });
-  lib.writeResults(real.id, results);
   // Enough synthetic images to fill postings (compacted) and leave recent rows.
   synth = lib.ensureConfig(SYNTH);
   synthCodes = addSyntheticImages(lib, synth, 700, 21);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageLatents } from '../../../main/engine/queries/image.js';
 import { Library, type ConfigRow } from '../../../main/engine/store/library.js';
 import { tokenRow } from '../../../main/engine/sae/sparse-codes.js';
-import { encodeFixturePhotos, maxPerFeature, resultOf, stored, tempDir, type EncodedPhoto } from '../store/helpers.js';
+import { addFixturePhotos, encodeFixturePhotos, maxPerFeature, stored, tempDir, type EncodedPhoto } from '../store/helpers.js';
 
 let lib: Library;
 let config: ConfigRow;
@@ -16,11 +16,7 @@ beforeAll(async () => {
   const enc = await encodeFixturePhotos();
   photos = enc.photos;
   config = lib.ensureConfig(enc.config);
-  const folder = lib.addFolder(path.dirname(photos[0]!.file));
-  for (const [i, p] of photos.entries()) {
-    ids.push(lib.insertImage({ path: p.file, folderId: folder.id, size: 1, mtimeMs: i, hash: `h${i}`, width: null, height: null, capturedAt: null }).id);
-  }
-  lib.writeResults(config.id, photos.map((p, i) => resultOf(ids[i]!, p.image)));
+  ids.push(...addFixturePhotos(lib, config, photos));
 });
 afterAll(() => lib?.close());
 

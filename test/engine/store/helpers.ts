@@ -47,6 +47,16 @@ export function resultOf(imageId: number, image: EncodedImage): ResultInput {
   return { imageId, codes: image.codes!, embedding: image.embedding, metrics: image.metrics! };
 }
 
+/** The encoded photos as images of `lib` (file time mtimeMs(i)) with their results; their ids, in order. */
+export function addFixturePhotos(lib: Library, config: ConfigRow, photos: readonly EncodedPhoto[], mtimeMs = (i: number): number => i): number[] {
+  const folder = lib.addFolder(path.dirname(photos[0]!.file));
+  const ids = photos.map((p, i) => lib.insertImage({
+    path: p.file, folderId: folder.id, size: 1, mtimeMs: mtimeMs(i), hash: `h${i}`, width: null, height: null, capturedAt: null,
+  }).id);
+  lib.writeResults(config.id, photos.map((p, i) => resultOf(ids[i]!, p.image)));
+  return ids;
+}
+
 /** Deterministic pseudo-random numbers in [0, 1). */
 export function rng(seed: number): () => number {
   let s = seed >>> 0;
