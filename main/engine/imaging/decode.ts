@@ -78,6 +78,17 @@ export async function readImageBytes(file: string): Promise<Buffer> {
 
 /** As loadImageRgb, for bytes already read (e.g. while hashing). `file` names it in errors. */
 export async function decodeImageRgb(bytes: Uint8Array, file: string): Promise<RgbImage> {
+  return (await decodeImage(bytes, file)).rgb;
+}
+
+export interface DecodedImage {
+  readonly rgb: RgbImage;
+  /** The raw EXIF block from the header decodeImageRgb reads anyway (null: none; undefined: not read). */
+  readonly exif: Buffer | null | undefined;
+}
+
+/** decodeImageRgb, also handing back the EXIF block, so a caller needs no second header read. */
+export async function decodeImage(bytes: Uint8Array, file: string): Promise<DecodedImage> {
   if (bytes.length === 0) throw new ImageError(file, `${UNSUPPORTED} (empty file)`);
   const heifKind = sniffHeif(bytes);
 
@@ -87,7 +98,7 @@ export async function decodeImageRgb(bytes: Uint8Array, file: string): Promise<R
     meta = await sharp(bytes, { ...sharpOptions(), limitInputPixels: false }).metadata();
   } catch (err) {
     // libvips' HEIF loader may refuse a file whose codec it lacks; libheif (wasm) may not.
-    if (heifKind === 'hevc') return decodeHeic(bytes, file);
+    if (heifKind === 'hevc') return { rgb: await decodeHeic(bytes, file), exif: undefined };
     throw new ImageError(file, `${UNSUPPORTED}${detail(err)}`);
   }
   if (!SUPPORTED_FORMATS.has(meta.format)) {
@@ -101,7 +112,7 @@ export async function decodeImageRgb(bytes: Uint8Array, file: string): Promise<R
   }
   if (meta.format === 'heif' && (meta.compression === 'hevc' || heifKind === 'hevc')) {
     // The prebuilt libvips has no HEVC decoder.
-    return decodeHeic(bytes, file);
+    return { rgb: await decodeHeic(bytes, file), exif: meta.exif ?? null };
   }
 
   const isHeif = meta.format === 'heif';
@@ -132,7 +143,7 @@ export async function decodeImageRgb(bytes: Uint8Array, file: string): Promise<R
   if (meta.format === 'gif' && channels === 4) restoreGifTransparentColour(src, bytes);
   let img = cmyk ? cmykToRgb(src, width, height, channels) : toRgb(src, width, height, channels);
   if (xmpOrientation !== undefined) img = applyOrientation(img, xmpOrientation);
-  return img;
+  return { rgb: img, exif: meta.exif ?? null };
 }
 
 function sharpOptions(): SharpOptions {

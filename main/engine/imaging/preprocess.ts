@@ -92,7 +92,17 @@ export function centerCrop(img: RgbImage, cropH: number, cropW: number): RgbImag
 
 /** The whole CLIPImageProcessor pipeline on an already decoded RGB image. */
 export function preprocessTensor(img: RgbImage, cfg: ImageProcessorConfig): PixelTensor {
+  return preprocessWithView(img, cfg).tensor;
+}
+
+/**
+ * preprocessTensor, also returning the resized image before the centre crop (`resized`: null
+ * when the processor does not resize): the model's view of the whole photo, which the library's
+ * thumbnails reuse instead of resizing the photo a second time.
+ */
+export function preprocessWithView(img: RgbImage, cfg: ImageProcessorConfig): { tensor: PixelTensor; resized: RgbImage | null } {
   let cur = img;
+  let resized: RgbImage | null = null;
   if (cfg.do_resize) {
     const [h, w] = resizeOutputSize(cur.height, cur.width, cfg.size);
     const filter = PIL_RESAMPLE[cfg.resample];
@@ -100,6 +110,7 @@ export function preprocessTensor(img: RgbImage, cfg: ImageProcessorConfig): Pixe
     // resize(): to_pil_image (uint8, no rescaling) -> PIL Image.resize((w, h), resample,
     // reducing_gap=None) -> np.array.
     cur = pilResize(cur, w, h, filter);
+    resized = cur;
   }
   if (cfg.do_center_crop) cur = centerCrop(cur, cfg.crop_size.height, cfg.crop_size.width);
 
@@ -131,7 +142,7 @@ export function preprocessTensor(img: RgbImage, cfg: ImageProcessorConfig): Pixe
     out[plane + i] = lut[256 + data[s + 1]!]!;
     out[2 * plane + i] = lut[512 + data[s + 2]!]!;
   }
-  return { data: out, channels: 3, height: h, width: w };
+  return { tensor: { data: out, channels: 3, height: h, width: w }, resized };
 }
 
 /** CHW float32 [3, crop_h, crop_w] (or the resized size when do_center_crop is false). */

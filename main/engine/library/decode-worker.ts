@@ -1,41 +1,59 @@
 // The indexer's decode worker: ONE read and ONE decode per photo give the model's pixel tensor
 // (the engine's own load_image + CLIPImageProcessor, bit for bit what EncodePipeline feeds), the
-// thumbnail, the displayed size and the capture date. Thumbnails are encoded by libvips threads
-// while this thread already decodes the next photo.
+// displayed size, the capture date and the thumbnail. The thumbnail is cut from the processor's
+// resized view when it has the thumbnail's size (CLIP's does) and encoded by the low-priority
+// thumbnail process; nothing waits for it but the end of the run (`close`).
 import { serveInWorker } from '../runtime/worker-rpc.js';
-import { decodeImageRgb, readImageBytes } from '../imaging/decode.js';
-import { preprocess } from '../imaging/preprocess.js';
+import { decodeImage, readImageBytes } from '../imaging/decode.js';
+import { preprocessWithView } from '../imaging/preprocess.js';
 import type { ImageProcessorConfig } from '../imaging/processor-config.js';
-import { captureDateOf, thumbnailFromRgb, type MediaInfo } from './thumbnails.js';
+import { errorMessage } from '../errors.js';
+import { captureDateFromExif, captureDateOf, thumbnailPixels, type PhotoInfo, type ThumbnailResult } from './thumbnails.js';
+import { ThumbnailProcess } from './thumbnail-process.js';
 
-const media = new Map<string, Promise<MediaInfo>>();
+/**
+ * Thumbnails still being encoded. At low priority they wait while the cores are busy; past this
+ * many, decoding waits for the oldest, which bounds the pixels held and hands the thumbnail
+ * process the cores.
+ */
+const MAX_PENDING_THUMBNAILS = 32;
+
+const pendingThumbnails = new Set<Promise<ThumbnailResult>>();
+let thumbnails: Promise<ThumbnailProcess> | null = null;
+
+function thumbnailProcess(): Promise<ThumbnailProcess> {
+  return (thumbnails ??= ThumbnailProcess.open());
+}
 
 const handlers = {
-  /** Pixels for the model; the photo's metadata and thumbnail follow through `media`. */
-  async prepare(arg: { file: string; processor: ImageProcessorConfig; hash: string; thumbDir: string | null }) {
+  /** Starts the thumbnail process ahead of the first photo. */
+  async start(arg: { thumbnails: boolean }) {
+    if (arg.thumbnails) await thumbnailProcess();
+    return null;
+  },
+  /** Pixels for the model, with the photo's size and date when the library wants them. */
+  async prepare(arg: { file: string; processor: ImageProcessorConfig; hash: string; thumbDir: string | null }): Promise<{ pixels: Float32Array; info: PhotoInfo | null }> {
     const bytes = await readImageBytes(arg.file);
-    const rgb = await decodeImageRgb(bytes, arg.file);
-    const pixels = preprocess(rgb, arg.processor);
-    if (arg.thumbDir !== null) {
-      const thumbDir = arg.thumbDir;
-      const job = (async (): Promise<MediaInfo> => {
-        const [capturedAt, thumb] = await Promise.all([captureDateOf(bytes), thumbnailFromRgb(rgb, arg.hash, thumbDir)]);
-        return { width: rgb.width, height: rgb.height, capturedAt, ...thumb };
-      })();
-      media.set(arg.file, job);
-    }
-    return pixels;
+    const { rgb, exif } = await decodeImage(bytes, arg.file);
+    const { tensor, resized } = preprocessWithView(rgb, arg.processor);
+    if (arg.thumbDir === null) return { pixels: tensor.data, info: null };
+    const thumbDir = arg.thumbDir;
+    const thumb: Promise<ThumbnailResult> = Promise.all([thumbnailProcess(), thumbnailPixels(rgb, resized)]).then(
+      ([writer, px]) => writer.write(px, arg.hash, thumbDir),
+      (e: unknown) => ({ thumbnail: 'failed', thumbnailError: errorMessage(e) }),
+    );
+    pendingThumbnails.add(thumb);
+    void thumb.finally(() => pendingThumbnails.delete(thumb));
+    const capturedAt = await (exif === undefined ? captureDateOf(bytes) : captureDateFromExif(exif));
+    if (pendingThumbnails.size > MAX_PENDING_THUMBNAILS) await Promise.race(pendingThumbnails);
+    return { pixels: tensor.data, info: { width: rgb.width, height: rgb.height, capturedAt } };
   },
-  /** The metadata of a photo `prepare` decoded (null if it was not decoded here). */
-  async media(arg: { file: string }) {
-    const job = media.get(arg.file);
-    media.delete(arg.file);
-    return job ? await job : null;
-  },
-  /** Forget pending metadata (a run stopped early). */
-  async drop(_arg: null) {
-    await Promise.allSettled(media.values());
-    media.clear();
+  /** Finish the thumbnails and stop the thumbnail process (the pipeline is closing). */
+  async close(_arg: null) {
+    await Promise.allSettled(pendingThumbnails);
+    const t = thumbnails;
+    thumbnails = null;
+    if (t) await (await t).close();
     return null;
   },
 };

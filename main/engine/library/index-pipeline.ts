@@ -5,7 +5,8 @@
  * once. Decoding can use several workers (GPUs outrun one decoder by far).
  *
  * Results come back in input order, exactly as EncodePipeline.encodeFiles gives them (same pixels,
- * same batches), with the photo's MediaInfo attached.
+ * same batches), with the photo's size and capture date attached. Thumbnails are written by a
+ * low-priority process meanwhile; close() waits for them.
  */
 import os from 'node:os';
 import { startWorker } from '../runtime/worker-rpc.js';
@@ -15,7 +16,7 @@ import type { InferenceHandlers } from '../pipeline/inference-worker.js';
 import { stackPixels, type PipelineOptions } from '../pipeline/encode-pipeline.js';
 import type { ImageProcessorConfig } from '../imaging/processor-config.js';
 import type { DecodeHandlers } from './decode-worker.js';
-import type { MediaInfo } from './thumbnails.js';
+import type { PhotoInfo } from './thumbnails.js';
 
 export interface IndexFile {
   readonly file: string;
@@ -24,7 +25,7 @@ export interface IndexFile {
 }
 
 export type IndexFileResult =
-  | { file: string; ok: true; image: EncodedImage; media: Promise<MediaInfo | null> }
+  | { file: string; ok: true; image: EncodedImage; info: PhotoInfo | null }
   | { file: string; ok: false; error: string };
 
 export interface IndexPipelineOptions extends PipelineOptions {
@@ -47,7 +48,8 @@ type Decoder = ReturnType<typeof startWorker<DecodeHandlers>>;
 /** Inference batches handed over ahead of the one being consumed. */
 const INFLIGHT = 2;
 
-type Prepared = { item: IndexFile; pixels: Float32Array; decoder: Decoder } | { item: IndexFile; error: string };
+type Ready = { item: IndexFile; pixels: Float32Array; info: PhotoInfo | null };
+type Prepared = Ready | { item: IndexFile; error: string };
 
 export function defaultDecodeWorkers(): number {
   const cores = os.availableParallelism?.() ?? os.cpus().length;
@@ -73,7 +75,10 @@ export class IndexPipeline implements PipelineLike {
     const decoders = Array.from({ length: n }, () => startWorker<DecodeHandlers>(import.meta.url, 'decode-worker'));
     try {
       const { batchSize, prefetch, thumbDir, decodeWorkers: _d, ...encoderOpts } = opts;
-      const opened = await inference.api.open(encoderOpts);
+      const [opened] = await Promise.all([
+        inference.api.open(encoderOpts),
+        ...decoders.map((d) => d.api.start({ thumbnails: thumbDir !== null })),
+      ]);
       const batch = Math.max(1, batchSize ?? 1);
       return new IndexPipeline(opened.info, opened.processor, inference, decoders, batch, Math.max(batch, prefetch ?? Math.max(batch * 2, n * 2)), thumbDir);
     } catch (e) {
@@ -86,7 +91,7 @@ export class IndexPipeline implements PipelineLike {
     const decoder = this.decoders[this.next++ % this.decoders.length]!;
     return decoder.api
       .prepare({ file: item.file, processor: this.processor, hash: item.hash, thumbDir: this.thumbDir })
-      .then((pixels) => ({ item, pixels, decoder }), (e: unknown) => ({ item, error: errorMessage(e) }));
+      .then(({ pixels, info }) => ({ item, pixels, info }), (e: unknown) => ({ item, error: errorMessage(e) }));
   }
 
   async *encode(items: readonly IndexFile[]): AsyncGenerator<IndexFileResult> {
@@ -99,7 +104,7 @@ export class IndexPipeline implements PipelineLike {
     /** Takes the next batch of decoded photos and hands it to inference; false when none is left. */
     const launch = async (): Promise<boolean> => {
       if (ahead.length === 0) return false;
-      const batch: { item: IndexFile; pixels: Float32Array; decoder: Decoder }[] = [];
+      const batch: Ready[] = [];
       const failed: IndexFileResult[] = [];
       while (batch.length < this.batchSize && ahead.length > 0) {
         const r = await ahead.shift()!;
@@ -124,34 +129,29 @@ export class IndexPipeline implements PipelineLike {
       }
       finished = true;
     } finally {
-      // Stopped early (pause, cancel): let work in flight finish and forget its metadata.
-      if (!finished) {
-        await Promise.allSettled([...ahead, ...inflight]);
-        await Promise.all(this.decoders.map((d) => d.api.drop(null).catch(() => null)));
-      }
+      // Stopped early (pause, cancel): let work in flight finish.
+      if (!finished) await Promise.allSettled([...ahead, ...inflight]);
     }
   }
 
-  private async encodeBatch(batch: { item: IndexFile; pixels: Float32Array; decoder: Decoder }[]): Promise<IndexFileResult[]> {
+  private async encodeBatch(batch: Ready[]): Promise<IndexFileResult[]> {
     const pixels = stackPixels(batch.map((b) => b.pixels));
     let images: EncodedImage[];
     try {
       images = await this.inference.api.encode({ pixels, n: batch.length }, [pixels.buffer]);
     } catch (e) {
-      return batch.map((b) => {
-        void b.decoder.api.media({ file: b.item.file }).catch(() => null);
-        return { file: b.item.file, ok: false, error: `${b.item.file}: inference failed (${errorMessage(e)})` };
-      });
+      return batch.map((b) => ({ file: b.item.file, ok: false, error: `${b.item.file}: inference failed (${errorMessage(e)})` }));
     }
     return batch.map((b, i) => ({
       file: b.item.file,
       ok: true,
       image: images[i]!,
-      media: this.thumbDir === null ? Promise.resolve(null) : b.decoder.api.media({ file: b.item.file }).catch(() => null),
+      info: b.info,
     }));
   }
 
   async close(): Promise<void> {
+    await Promise.all(this.decoders.map((d) => d.api.close(null).catch(() => null)));
     await this.inference.api.close(undefined as never).catch(() => undefined);
     await Promise.all([this.inference.terminate(), ...this.decoders.map((d) => d.terminate())]);
   }

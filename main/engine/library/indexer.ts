@@ -19,7 +19,6 @@ import { errorMessage } from '../errors.js';
 import type { ConfigRow, ImageRow, Library, NewImage, ResultInput } from '../store/library.js';
 import { resolveEncodingConfig } from './encoding-config.js';
 import { HEARTBEAT_MS, JobQueue, normalizeParams, type FileFailure, type IndexSummary, type JobRow, type JobState, type ScanRecord } from './jobs.js';
-import type { MediaInfo } from './thumbnails.js';
 import { thumbnailDir } from './thumbnails.js';
 import { IndexPipeline, type IndexFileResult, type IndexPipelineOptions, type PipelineLike } from './index-pipeline.js';
 import { RateMeter, type IndexPhase, type IndexProgress } from './progress.js';
@@ -276,19 +275,18 @@ export class Indexer {
     let flushing: Promise<void> = Promise.resolve();
     let inFlight = 0;
 
-    const write = async (items: Item[]): Promise<void> => {
-      const infos: (MediaInfo | null)[] = await Promise.all(items.map((i) => (i.r.ok ? i.r.media : Promise.resolve(null))));
+    const write = (items: Item[]): void => {
       const results: ResultInput[] = [];
       this.lib.transaction(() => {
-        items.forEach((it, k) => {
-          if (!it.r.ok) return;
-          const info = infos[k];
+        for (const it of items) {
+          if (!it.r.ok) continue;
+          const info = it.r.info;
           if (info && (info.width !== it.row.width || info.height !== it.row.height || info.capturedAt !== it.row.capturedAt)) {
             this.lib.updateImageFile(it.row.id, { ...fileOf(it.row), width: info.width, height: info.height, capturedAt: info.capturedAt });
           }
           const { codes, embedding, metrics } = it.r.image;
           results.push({ imageId: it.row.id, codes: codes!, embedding, metrics: metrics! });
-        });
+        }
         if (results.length) this.lib.writeResults(config.id, results);
         for (const it of items) {
           if (it.r.ok) {

@@ -5,8 +5,10 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EncodePipeline } from '../../../main/engine/pipeline/encode-pipeline.js';
 import { IndexPipeline } from '../../../main/engine/library/index-pipeline.js';
-import { thumbnailPath } from '../../../main/engine/library/thumbnails.js';
+import { thumbnailPath, thumbnailSize } from '../../../main/engine/library/thumbnails.js';
 import { loadImageRgb } from '../../../main/engine/imaging/decode.js';
+import { preprocessWithView } from '../../../main/engine/imaging/preprocess.js';
+import { parseProcessorConfig } from '../../../main/engine/imaging/processor-config.js';
 import { ROOT } from '../../helpers/references.js';
 import { TEST_CACHE, TINY } from './helpers.js';
 
@@ -33,6 +35,7 @@ describe('IndexPipeline', () => {
       const thumbDir = path.join(tmp, `thumbs-${batchSize}`);
       const ref = await EncodePipeline.open({ ...TINY, provider: 'cpu', batchSize });
       const ip = await IndexPipeline.open({ ...TINY, provider: 'cpu', batchSize, decodeWorkers, thumbDir });
+      const thumbs: { hash: string; file: string }[] = [];
       try {
         const a = [];
         for await (const r of ref.encodeFiles(files)) a.push(r);
@@ -49,17 +52,39 @@ describe('IndexPipeline', () => {
           }
           expect(y.image.codes).toEqual(x.image.codes);
           expect(y.image.embedding).toEqual(x.image.embedding);
-          const media = await y.media;
           const rgb = await loadImageRgb(y.file);
-          expect(media).toMatchObject({ width: rgb.width, height: rgb.height, thumbnail: 'written' });
-          const t = await sharp(thumbnailPath(`h${i}`, thumbDir)).metadata();
-          expect(Math.max(t.width, t.height)).toBe(Math.min(256, Math.max(rgb.width, rgb.height)));
+          expect(y.info).toMatchObject({ width: rgb.width, height: rgb.height });
+          thumbs.push({ hash: `h${i}`, file: y.file });
         }
       } finally {
         await ref.close();
         await ip.close();
       }
+      // close() waited for the thumbnails: every one is there, at thumbnail size.
+      expect(thumbs.length).toBe(files.length - 2);
+      for (const { hash, file } of thumbs) {
+        const rgb = await loadImageRgb(file);
+        const t = await sharp(thumbnailPath(hash, thumbDir)).metadata();
+        expect(t.format, file).toBe('jpeg');
+        expect([t.width, t.height], file).toEqual(thumbnailSize(rgb.width, rgb.height));
+      }
+      expect((await fs.readdir(thumbDir)).sort()).toEqual(thumbs.map((t) => `${t.hash}.jpg`).sort());
     }
+  });
+
+  it("makes a photo's thumbnail from the model's resized view (before the centre crop)", async () => {
+    const file = path.join(ROOT, 'test/fixtures/photos/rocket.jpg');
+    const thumbDir = path.join(tmp, 'thumbs-view');
+    const ip = await IndexPipeline.open({ ...TINY, provider: 'cpu', thumbDir });
+    try {
+      for await (const r of ip.encode([{ file, hash: 'rocket' }])) expect(r.ok).toBe(true);
+    } finally {
+      await ip.close();
+    }
+    const view = preprocessWithView(await loadImageRgb(file), parseProcessorConfig(JSON.parse(await fs.readFile(path.join(TINY.modelDir, 'preprocessor_config.json'), 'utf8')), 'preprocessor_config.json')).resized!;
+    // Exactly the view, JPEG-encoded (no second resize of the photo).
+    const expected = await sharp(view.data, { raw: { width: view.width, height: view.height, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
+    expect((await fs.readFile(thumbnailPath('rocket', thumbDir))).equals(expected)).toBe(true);
   });
 
   it('can stop early (a pause) without leaking work', async () => {
@@ -73,7 +98,7 @@ describe('IndexPipeline', () => {
       }
       // Usable again afterwards.
       let m = 0;
-      for await (const r of ip.encode(items.slice(0, 3))) if (r.ok && (await r.media)) m++;
+      for await (const r of ip.encode(items.slice(0, 3))) if (r.ok && r.info) m++;
       expect(m).toBe(3);
     } finally {
       await ip.close();

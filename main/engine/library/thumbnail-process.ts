@@ -1,0 +1,151 @@
+/**
+ * Thumbnails from a separate process at the lowest CPU priority (thumbnail-child.ts). On a
+ * laptop's few cores, encoding them in-process took ~20% of the indexer's throughput; at low
+ * priority they use the cores decoding and inference leave idle. The pixels sent are already at
+ * thumbnail size (the model's resized view, ~150 KB), so the copy through the pipe is cheap.
+ *
+ * If the process cannot start or keeps dying, thumbnails are made in this process instead:
+ * thumbnails never decide whether a photo gets indexed.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { RgbImage } from '../imaging/decode.js';
+import { thumbnailFromRgb, type ThumbnailResult } from './thumbnails.js';
+
+export interface ThumbnailRequest { id: number; hash: string; dir: string; width: number; height: number; data: Uint8Array }
+export type ThumbnailReply = ThumbnailResult & { id: number };
+/** The child's first message: it is up, priority lowered. */
+export interface ThumbnailReady { ready: true }
+
+/** Start attempts before thumbnails fall back to this process. */
+const MAX_STARTS = 3;
+
+function childEntry(): { module: string; args: string[] } {
+  const js = new URL('./thumbnail-child.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return { module: fileURLToPath(js), args: [] };
+  // From sources (tests, tsx): through tsx's loader, as worker threads start (worker-rpc.ts).
+  return {
+    module: fileURLToPath(new URL('../runtime/ts-worker-bootstrap.mjs', import.meta.url)),
+    args: [new URL('./thumbnail-child.ts', import.meta.url).href],
+  };
+}
+
+export class ThumbnailProcess {
+  private child: ChildProcess | null = null;
+  private starts = 0;
+  private next = 0;
+  private readonly pending = new Map<number, (r: ThumbnailResult) => void>();
+
+  /** Starts the process and waits until it is ready, so its start-up overlaps the model's. */
+  static async open(): Promise<ThumbnailProcess> {
+    const t = new ThumbnailProcess();
+    const child = t.start();
+    if (child) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          child.off('message', onMessage);
+          child.off('exit', done);
+          resolve();
+        };
+        const onMessage = (m: unknown): void => {
+          if ((m as ThumbnailReady).ready === true) done();
+        };
+        child.on('message', onMessage);
+        child.on('exit', done);
+      });
+    }
+    return t;
+  }
+
+  /** The process's id while it runs (tests check its priority). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Writes the thumbnail of content `hash` from pixels at thumbnail size. Never throws. */
+  write(rgb: RgbImage, hash: string, dir: string): Promise<ThumbnailResult> {
+    const child = this.child ?? this.start();
+    if (!child) return thumbnailFromRgb(rgb, hash, dir);
+    return new Promise((resolve) => {
+      const id = this.next++;
+      this.pending.set(id, resolve);
+      if (this.pending.size === 1) this.hold(child, true);
+      const req: ThumbnailRequest = { id, hash, dir, width: rgb.width, height: rgb.height, data: rgb.data };
+      child.send(req, (err) => {
+        if (err && this.pending.delete(id)) resolve({ thumbnail: 'failed', thumbnailError: `thumbnail process: ${err.message}` });
+      });
+    });
+  }
+
+  /** Lets the process finish what it was sent, then stops it. */
+  async close(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    await new Promise<void>((resolve) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        settle();
+      }, 5000);
+      child.once('exit', settle);
+      const drain = (): void => {
+        if (this.pending.size > 0) setTimeout(drain, 10);
+        else if (child.connected) child.disconnect();
+      };
+      drain();
+    });
+    this.child = null;
+  }
+
+  private start(): ChildProcess | null {
+    if (this.starts >= MAX_STARTS) return null;
+    this.starts++;
+    const entry = childEntry();
+    let child: ChildProcess;
+    try {
+      child = fork(entry.module, entry.args, {
+        serialization: 'advanced',
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+        execArgv: [],
+        // Inside Electron, process.execPath is the app: run it as plain Node.
+        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      });
+    } catch {
+      return null;
+    }
+    child.on('message', (r: ThumbnailReply | ThumbnailReady) => {
+      if ('ready' in r) return;
+      const done = this.pending.get(r.id);
+      if (!done) return;
+      this.pending.delete(r.id);
+      if (this.pending.size === 0) this.hold(child, false);
+      done({ thumbnail: r.thumbnail, ...(r.thumbnailError === undefined ? {} : { thumbnailError: r.thumbnailError }) });
+    });
+    const fail = (why: string): void => {
+      if (this.child === child) this.child = null;
+      for (const done of this.pending.values()) done({ thumbnail: 'failed', thumbnailError: why });
+      this.pending.clear();
+    };
+    child.on('error', (e) => fail(`thumbnail process: ${e.message}`));
+    child.on('exit', (code, signal) => fail(`the thumbnail process stopped (${signal ?? `exit code ${code}`})`));
+    this.hold(child, false);
+    this.child = child;
+    return child;
+  }
+
+  /** An idle thumbnail process must not keep the indexer's process alive. */
+  private hold(child: ChildProcess, on: boolean): void {
+    const channel = child.channel as { ref?: () => void; unref?: () => void } | null | undefined;
+    if (on) {
+      child.ref();
+      channel?.ref?.();
+    } else {
+      child.unref();
+      channel?.unref?.();
+    }
+  }
+}
