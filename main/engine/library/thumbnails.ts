@@ -125,10 +125,11 @@ async function writeAtomically(out: string, render: (tmp: string) => Promise<unk
   }
 }
 
-// JPEG at quality 80 from pixels at the thumbnail's size: about 1.5 ms of CPU per photo here,
-// against ~5 ms for the earlier WebP (effort 0) resized from the decoded photo; thumbnails are
-// made for every photo. Mitchell where a resize is still needed (~1.5 ms less than lanczos3).
-const JPEG = { quality: 80 } as const;
+// JPEG at quality 80 without Huffman optimisation (30% less CPU for 3% more bytes), from pixels
+// already at the thumbnail's size: ~1.4 ms of CPU per photo here, against ~5 ms for the earlier
+// WebP (effort 0) resized from the decoded photo; thumbnails are made for every photo. Mitchell
+// where a resize is still needed (~1.5 ms less than lanczos3).
+export const THUMB_JPEG = { quality: 80, optimiseCoding: false } as const;
 const KERNEL = 'mitchell' as const;
 
 async function exists(p: string): Promise<boolean> {
@@ -169,7 +170,7 @@ export async function thumbnailFromRgb(rgb: RgbImage, hash: string, dir: string 
     const [w, h] = thumbnailSize(rgb.width, rgb.height);
     let img = sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } });
     if (w !== rgb.width || h !== rgb.height) img = img.resize(w, h, { fit: 'fill', kernel: KERNEL });
-    const jpeg = await img.jpeg(JPEG).toBuffer();
+    const jpeg = await img.jpeg(THUMB_JPEG).toBuffer();
     await writeAtomically(out, (tmp) => fs.writeFile(tmp, jpeg));
     return { thumbnail: 'written' };
   } catch (e) {
@@ -204,7 +205,7 @@ export async function describeAndThumbnail(file: string, hash: string, dir: stri
       // Alpha dropped, not composited: the stored colours, as the model sees them (decode.ts).
       await writeAtomically(out, (tmp) =>
         sharp(file, { failOn: 'error', pages: 1, page: 0, limitInputPixels: MAX_IMAGE_PIXELS })
-          .autoOrient().removeAlpha().resize(w, h, { fit: 'fill', kernel: KERNEL }).jpeg(JPEG).toFile(tmp));
+          .autoOrient().removeAlpha().resize(w, h, { fit: 'fill', kernel: KERNEL }).jpeg(THUMB_JPEG).toFile(tmp));
     } else {
       // HEIC (no HEVC in libvips), XMP-only orientation: the engine's own decoder.
       const rgb = await loadImageRgb(file);

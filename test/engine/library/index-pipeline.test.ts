@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EncodePipeline } from '../../../main/engine/pipeline/encode-pipeline.js';
 import { IndexPipeline } from '../../../main/engine/library/index-pipeline.js';
-import { thumbnailPath, thumbnailSize } from '../../../main/engine/library/thumbnails.js';
+import { THUMB_JPEG, thumbnailPath, thumbnailSize } from '../../../main/engine/library/thumbnails.js';
 import { loadImageRgb } from '../../../main/engine/imaging/decode.js';
 import { preprocessWithView } from '../../../main/engine/imaging/preprocess.js';
 import { parseProcessorConfig } from '../../../main/engine/imaging/processor-config.js';
@@ -83,7 +83,7 @@ describe('IndexPipeline', () => {
     }
     const view = preprocessWithView(await loadImageRgb(file), parseProcessorConfig(JSON.parse(await fs.readFile(path.join(TINY.modelDir, 'preprocessor_config.json'), 'utf8')), 'preprocessor_config.json')).resized!;
     // Exactly the view, JPEG-encoded (no second resize of the photo).
-    const expected = await sharp(view.data, { raw: { width: view.width, height: view.height, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
+    const expected = await sharp(view.data, { raw: { width: view.width, height: view.height, channels: 3 } }).jpeg(THUMB_JPEG).toBuffer();
     expect((await fs.readFile(thumbnailPath('rocket', thumbDir))).equals(expected)).toBe(true);
   });
 

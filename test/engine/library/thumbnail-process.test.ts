@@ -5,7 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ThumbnailProcess } from '../../../main/engine/library/thumbnail-process.js';
-import { thumbnailPath } from '../../../main/engine/library/thumbnails.js';
+import { THUMB_JPEG, thumbnailPath } from '../../../main/engine/library/thumbnails.js';
 import { loadImageRgb, type RgbImage } from '../../../main/engine/imaging/decode.js';
 import { ROOT } from '../../helpers/references.js';
 
@@ -45,7 +45,7 @@ describe('ThumbnailProcess', () => {
       expect(results.every((r) => r.thumbnail === 'written'), JSON.stringify(results[0])).toBe(true);
       expect(await t.write(photo, 'p0', dir)).toEqual({ thumbnail: 'exists' });
       // The pixels sent, JPEG-encoded as they are.
-      const expected = await sharp(photo.data, { raw: { width: photo.width, height: photo.height, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
+      const expected = await sharp(photo.data, { raw: { width: photo.width, height: photo.height, channels: 3 } }).jpeg(THUMB_JPEG).toBuffer();
       expect((await fs.readFile(thumbnailPath('p3', dir))).equals(expected)).toBe(true);
       if (process.platform === 'linux') {
         // Threads started after start-up (libuv's pool, libvips' workers) inherited it.
