@@ -6,8 +6,9 @@
  *
  *   bare    EncodePipeline alone: encodeFiles over the files (decode worker + inference worker)
  *   index   the indexer on a fresh library: walk, hash, reconcile, then IndexPipeline (the same
- *           decoding, preprocessing and inference worker, plus thumbnail, size and capture date
- *           from the same decode), one write transaction per batch, feature statistics; with one
+ *           decoding, preprocessing and inference worker, plus size and capture date from the same
+ *           decode and the thumbnail from the model's resized view, encoded by the lowest-priority
+ *           thumbnail process), one write transaction per batch, feature statistics; with one
  *           decode worker, as EncodePipeline has (and with the indexer's default pool where that
  *           differs, i.e. on more than 4 cores)
  *
@@ -21,7 +22,7 @@
  *   full    ViT-L/14 + a 65,536-feature SAE (random weights) from bench/.work/, made by
  *           `npm run bench:encode` (bench/make_full_size.py); skipped, with instructions, if absent
  *
- * Options: --images N (small model, default 120), --full-images N (default 12), --passes N
+ * Options: --images N (small model, default 360), --full-images N (default 12), --passes N
  * (default 3), --skip-full.
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -54,7 +55,7 @@ if (opt.help) {
   process.exit(0);
 }
 const int = (v: string | undefined, d: number): number => (v === undefined ? d : Math.max(1, Math.trunc(Number(v)) || d));
-const N_SMALL = int(opt.images, 120);
+const N_SMALL = int(opt.images, 360);
 const N_FULL = int(opt['full-images'], 12);
 const PASSES = int(opt.passes, 3);
 
@@ -113,13 +114,23 @@ function machineBusyMs(): number | null {
   }
 }
 
+/** CPU time (ms) of this process's child processes that have ended (the thumbnail process). */
+function childrenCpuMs(): number {
+  try {
+    const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[13]) + Number(f[14])) * 1000) / 100; // cutime + cstime, in clock ticks
+  } catch {
+    return 0;
+  }
+}
+
 interface Clock { wall: number; own: number; machine: number | null }
 function clock(): Clock {
   const u = process.cpuUsage();
-  return { wall: performance.now(), own: (u.user + u.system) / 1000, machine: machineBusyMs() };
+  return { wall: performance.now(), own: (u.user + u.system) / 1000 + childrenCpuMs(), machine: machineBusyMs() };
 }
 
-/** Rate, this process's CPU per image (workers included) and the cores other processes took. */
+/** Rate, this process's CPU per image (workers and the thumbnail process included) and the cores other processes took. */
 interface Measure { rate: number; cpuMsPerImage: number; otherCores: number | null }
 function measure(n: number, a: Clock, b: Clock): Measure {
   const wall = b.wall - a.wall;
