@@ -8,6 +8,7 @@ import { decodeImage, readImageBytes } from '../imaging/decode.js';
 import { preprocessWithView } from '../imaging/preprocess.js';
 import type { ImageProcessorConfig } from '../imaging/processor-config.js';
 import { errorMessage } from '../errors.js';
+import { VipsLock } from '../imaging/vips-lock.js';
 import { captureDateFromExif, captureDateOf, thumbnailPixels, type PhotoInfo, type ThumbnailResult } from './thumbnails.js';
 import { ThumbnailProcess } from './thumbnail-process.js';
 
@@ -20,31 +21,34 @@ const MAX_PENDING_THUMBNAILS = 32;
 
 const pendingThumbnails = new Set<Promise<ThumbnailResult>>();
 let thumbnails: Promise<ThumbnailProcess> | null = null;
+/** Shared with the pipeline's other decode workers (vips-lock.ts). */
+let vips = new VipsLock();
 
 function thumbnailProcess(): Promise<ThumbnailProcess> {
   return (thumbnails ??= ThumbnailProcess.open());
 }
 
 const handlers = {
-  /** Starts the thumbnail process ahead of the first photo. */
-  async start(arg: { thumbnails: boolean }) {
+  /** Joins the pool's libvips lock; starts the thumbnail process ahead of the first photo. */
+  async start(arg: { thumbnails: boolean; vipsLock: SharedArrayBuffer }) {
+    vips = new VipsLock(arg.vipsLock);
     if (arg.thumbnails) await thumbnailProcess();
     return null;
   },
   /** Pixels for the model, with the photo's size and date when the library wants them. */
   async prepare(arg: { file: string; processor: ImageProcessorConfig; hash: string; thumbDir: string | null }): Promise<{ pixels: Float32Array; info: PhotoInfo | null }> {
     const bytes = await readImageBytes(arg.file);
-    const { rgb, exif } = await decodeImage(bytes, arg.file);
+    const { rgb, exif } = await vips.retryAloneOnError(() => decodeImage(bytes, arg.file));
     const { tensor, resized } = preprocessWithView(rgb, arg.processor);
     if (arg.thumbDir === null) return { pixels: tensor.data, info: null };
     const thumbDir = arg.thumbDir;
-    const thumb: Promise<ThumbnailResult> = Promise.all([thumbnailProcess(), thumbnailPixels(rgb, resized)]).then(
-      ([writer, px]) => writer.write(px, arg.hash, thumbDir),
-      (e: unknown) => ({ thumbnail: 'failed', thumbnailError: errorMessage(e) }),
-    );
+    const pixels = await vips.shared(() => thumbnailPixels(rgb, resized)).catch((e: unknown) => new Error(errorMessage(e)));
+    const thumb: Promise<ThumbnailResult> = pixels instanceof Error
+      ? Promise.resolve({ thumbnail: 'failed', thumbnailError: pixels.message })
+      : thumbnailProcess().then((writer) => writer.write(pixels, arg.hash, thumbDir));
     pendingThumbnails.add(thumb);
     void thumb.finally(() => pendingThumbnails.delete(thumb));
-    const capturedAt = await (exif === undefined ? captureDateOf(bytes) : captureDateFromExif(exif));
+    const capturedAt = exif === undefined ? await vips.shared(() => captureDateOf(bytes)) : await captureDateFromExif(exif);
     if (pendingThumbnails.size > MAX_PENDING_THUMBNAILS) await Promise.race(pendingThumbnails);
     return { pixels: tensor.data, info: { width: rgb.width, height: rgb.height, capturedAt } };
   },
