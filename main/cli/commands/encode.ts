@@ -3,29 +3,19 @@ import { EncodePipeline } from '../../engine/pipeline/encode-pipeline.js';
 import { parseProvider } from '../../engine/runtime/providers.js';
 import { tokenCountOf, tokenRow } from '../../engine/sae/sparse-codes.js';
 import { EXIT_SOME_FAILED, writeOut } from '../exit.js';
-import { parseLayer, parsePositiveInt } from '../options.js';
+import { withModelOptions, type ModelOptions } from '../options.js';
 import { readStandardization } from '../../engine/pipeline/standardization.js';
 
-interface EncodeOptions {
-  model: string;
-  sae: string;
-  layer?: number;
-  provider: string;
+interface EncodeOptions extends ModelOptions {
   json?: boolean;
-  batch?: number;
   stats?: string;
 }
 
 export function registerEncode(program: Command): void {
-  program
+  withModelOptions(program
     .command('encode')
     .description('encode images: activations at one layer, the image embedding and the SAE latents of every token')
-    .argument('<images...>', 'image files')
-    .requiredOption('--model <dir>', 'Hugging Face CLIP model folder (config.json, weights, preprocessor_config.json)')
-    .requiredOption('--sae <path>', 'CLIP-Scope .pt checkpoint or SAELens folder')
-    .option('--layer <L>', 'residual-stream layer (default: the layer the SAE records)', parseLayer)
-    .option('--provider <name>', 'execution provider: auto, cpu, webgpu, cuda, dml, coreml', 'auto')
-    .option('--batch <n>', 'images per inference call', parsePositiveInt)
+    .argument('<images...>', 'image files'))
     .option('--stats <file.npy>', 'standardise SAE inputs per dimension with these statistics: float32 [2, width] (means, stds); default: raw activations, as the clipscope package does')
     .option('--json', 'one JSON line per image')
     .action(async (images: string[], opts: EncodeOptions) => {

@@ -10,15 +10,10 @@ import { LibraryWatch, type LibraryWatchTarget } from '../../engine/library/watc
 import type { IndexProgress } from '../../engine/library/progress.js';
 import type { IndexSummary } from '../../engine/library/jobs.js';
 import { writeOut } from '../exit.js';
-import { parseLayer, parsePositiveInt } from '../options.js';
+import { withModelOptions, type ModelOptions } from '../options.js';
 
-interface IndexOptions {
+interface IndexOptions extends ModelOptions {
   db?: string;
-  model: string;
-  sae: string;
-  layer?: number;
-  provider: string;
-  batch?: number;
   retryFailed?: boolean;
   thumbnails: boolean;
   json?: boolean;
@@ -154,16 +149,11 @@ async function watchUntilInterrupted(indexer: Indexer, target: LibraryWatchTarge
 }
 
 export function registerIndex(program: Command): void {
-  program
+  withModelOptions(program
     .command('index')
     .description('index photo folders into a library: SAE latents of every photo, incrementally (re-runs resume and only add what is missing)')
     .argument('[folders...]', 'photo folders (added to the library); none: every folder of the library')
-    .option('--db <file>', `library file (default: ${defaultDbPath()})`)
-    .requiredOption('--model <dir>', 'Hugging Face CLIP model folder')
-    .requiredOption('--sae <path>', 'CLIP-Scope .pt checkpoint or SAELens folder')
-    .option('--layer <L>', 'residual-stream layer (default: the layer the SAE records)', parseLayer)
-    .option('--provider <name>', 'execution provider: auto, cpu, webgpu, cuda, dml, coreml', 'auto')
-    .option('--batch <n>', 'images per inference call', parsePositiveInt)
+    .option('--db <file>', `library file (default: ${defaultDbPath()})`))
     .option('--retry-failed', 'try files that failed before again, even if unchanged')
     .option('--no-thumbnails', 'do not make thumbnails')
     .option('--json', 'print the run summary as one JSON line (the last line of stdout)')
