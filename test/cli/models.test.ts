@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { HubServer, sha256 } from '../helpers/hub-server.js';
+import { useLocalHub } from '../helpers/use-local-hub.js';
 import { ROOT } from '../helpers/references.js';
 import { CLIP, SCOPE, demoSae, hubFiles } from '../engine/models/fixtures.js';
 import { runCli, type CliResult } from './run-cli.js';
@@ -22,17 +23,11 @@ const oneSentence = (r: CliResult): void => {
   expect(r.stderr).not.toMatch(/\n\s+at /);
 };
 
-beforeAll(async () => {
-  hub = await HubServer.start(hubFiles());
-});
-afterAll(async () => {
-  await hub.close();
-});
+const local = useLocalHub(hubFiles);
 beforeEach(async () => {
+  hub = local.hub;
   tmp = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'clipscope-cli-models-')));
   data = path.join(tmp, 'data');
-  hub.clearFaults();
-  hub.requests.length = 0;
 });
 
 describe('clipscope models list', () => {

@@ -96,8 +96,11 @@ export class HubServer {
     });
   }
 
+  private initial: readonly HubFile[] = [];
+
   static async start(files: readonly HubFile[] = []): Promise<HubServer> {
     const s = new HubServer();
+    s.initial = files;
     for (const f of files) s.add(f);
     await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
     s.port = (s.server.address() as AddressInfo).port;
@@ -118,6 +121,17 @@ export class HubServer {
 
   clearFaults(): void {
     this.faults = [];
+  }
+
+  /** As start() left it: its files only, no faults, no CDN, no token, listing on, an empty log. */
+  reset(): void {
+    this.clearFaults();
+    this.cdn = null;
+    this.requireToken = null;
+    this.listing = true;
+    this.requests.length = 0;
+    this.files.clear();
+    for (const f of this.initial) this.add(f);
   }
 
   /** Body bytes sent for a file (GET only), over all requests. */

@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { downloadFile, partialPath, type FileDownloadRequest, type FileProgress } from '../../../main/engine/models/download.js';
 import { DownloadError } from '../../../main/engine/models/errors.js';
 import { resolveUrl } from '../../../main/engine/models/hub.js';
 import { HubServer, sha256 } from '../../helpers/hub-server.js';
+import { useLocalHub } from '../../helpers/use-local-hub.js';
 
 const REPO = 'lewington/CLIP-ViT-L-scope';
 const FILE = '22_resid/1200013184.pt';
@@ -38,25 +39,16 @@ async function expectVerified(): Promise<void> {
   await expect(fs.stat(partialPath(dest))).rejects.toMatchObject({ code: 'ENOENT' });
 }
 
-beforeAll(async () => {
-  hub = await HubServer.start([{ repo: REPO, path: FILE, data: DATA }, { repo: REPO, path: 'config.json', data: SMALL }]);
-  cdn = await HubServer.start([{ repo: REPO, path: FILE, data: DATA }]);
-});
-afterAll(async () => {
-  await hub.close();
-  await cdn.close();
-});
+const local = useLocalHub(
+  () => [{ repo: REPO, path: FILE, data: DATA }, { repo: REPO, path: 'config.json', data: SMALL }],
+  () => [{ repo: REPO, path: FILE, data: DATA }],
+);
 beforeEach(async () => {
+  ({ hub, cdn } = local);
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'clipscope-dl-'));
   dest = path.join(tmp, 'models', REPO, FILE);
-  hub.requests.length = 0;
-  cdn.requests.length = 0;
 });
 afterEach(async () => {
-  hub.clearFaults();
-  cdn.clearFaults();
-  hub.cdn = null;
-  hub.requireToken = null;
   await fs.rm(tmp, { recursive: true, force: true });
 });
 

@@ -1,9 +1,10 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ModelManager, type DownloadEvent, type ModelManagerOptions } from '../../../main/engine/models/manager.js';
 import { COMMIT, HubServer, sha256 } from '../../helpers/hub-server.js';
+import { useLocalHub } from '../../helpers/use-local-hub.js';
 import { CLIP, SCOPE, binModel, demoSae, demoWeights, hubFiles } from './fixtures.js';
 
 let hub: HubServer;
@@ -30,27 +31,13 @@ async function filesUnder(d: string): Promise<string[]> {
   return out.sort();
 }
 
-beforeAll(async () => {
-  hub = await HubServer.start(hubFiles());
-  cdn = await HubServer.start(hubFiles());
-});
-afterAll(async () => {
-  await hub.close();
-  await cdn.close();
-});
+const local = useLocalHub(hubFiles);
 beforeEach(async () => {
+  ({ hub, cdn } = local);
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'clipscope-mgr-'));
   dir = path.join(tmp, 'models');
-  hub.requests.length = 0;
-  cdn.requests.length = 0;
 });
 afterEach(async () => {
-  hub.clearFaults();
-  cdn.clearFaults();
-  hub.cdn = null;
-  hub.requireToken = null;
-  hub.listing = true;
-  for (const f of hubFiles()) hub.add(f);
   await fs.rm(tmp, { recursive: true, force: true });
 });
 
