@@ -12,7 +12,7 @@ What it times, per batch size, over the same photos and the same weights as the 
 Everything runs in one Python thread of control with torch.set_num_threads(threads) (default 2).
 
 Usage: /usr/bin/python3 bench/torch_pipeline.py --model-dir D --sae F --out OUT.json
-          [--batch-sizes 1,2,4,8] [--images N] [--threads 2] [--max-wait S] PHOTO...
+          [--batch-sizes 1,2,4,8] [--images N] [--threads 2] [--max-wait S] [--serve] PHOTO...
 A batch is "clean" when other processes used < 0.1 cores meanwhile (as in bench/lib/cpu.ts).
 """
 from __future__ import annotations
@@ -262,6 +262,8 @@ def main() -> int:
     ap.add_argument("--max-wait", type=float, default=0.0, help="seconds to wait in all for other processes to go quiet")
     ap.add_argument("--time-budget", type=float, default=0.0,
                     help="seconds for all batch sizes (0: no limit); a batch size stops early, after >= 1 batch, at its share")
+    ap.add_argument("--serve", action="store_true",
+                    help="after the series, stay loaded and time passes requested on stdin (see serve())")
     ap.add_argument("photos", nargs="+")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -337,14 +339,35 @@ def main() -> int:
             print(f"[torch] batch {bs}: {r['images_per_s']:.3f} images/s, clean batches {clean} ({clean_batches}/{batches}) "
                   f"(preprocess {r['preprocess_ms_per_image']:.0f}, ViT {r['vit_ms_per_image']:.0f}, "
                   f"SAE+decode+metrics {r['sae_ms_per_image']:.0f} ms/image)", file=sys.stderr, flush=True)
-    hook.remove()
     out = {"torch_version": torch.__version__, "threads": torch.get_num_threads(), "load_s": load_s,
            "results": results, "check": check}
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:
         json.dump(out, f)
     os.replace(tmp, a.out)
+    if a.serve:
+        serve(files, run_batch)
+    hook.remove()
     return 0
+
+
+def serve(files, run_batch) -> None:
+    """--serve: stay loaded and time passes on request, so the caller can interleave them with its
+    own (one JSON line per request on stdin: {"batch": B, "images": N}; one line back)."""
+    print(json.dumps({"ready": True}), flush=True)
+    with torch.inference_mode():
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            req = json.loads(line)
+            bs, n = int(req["batch"]), int(req["images"])
+            paths = [files[i % len(files)] for i in range(n)]
+            c0 = cpu_snapshot()
+            for i in range(0, n, bs):
+                run_batch(paths[i:i + bs])
+            c1 = cpu_snapshot()
+            print(json.dumps({"batch": bs, "images": n, "seconds": c1[0] - c0[0], "images_per_s": n / (c1[0] - c0[0]),
+                              "other_cores": other_cores(c0, c1)}), flush=True)
 
 
 if __name__ == "__main__":
