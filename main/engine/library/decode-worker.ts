@@ -25,7 +25,7 @@ let thumbnails: Promise<ThumbnailProcess> | null = null;
 let vips = new VipsLock();
 
 function thumbnailProcess(): Promise<ThumbnailProcess> {
-  return (thumbnails ??= ThumbnailProcess.open());
+  return (thumbnails ??= ThumbnailProcess.open((fn) => vips.shared(fn)));
 }
 
 const handlers = {

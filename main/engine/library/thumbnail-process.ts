@@ -37,9 +37,12 @@ export class ThumbnailProcess {
   private next = 0;
   private readonly pending = new Map<number, (r: ThumbnailResult) => void>();
 
+  /** `guard` wraps thumbnails made in this process (the fallback), e.g. in a VipsLock. */
+  private constructor(private readonly guard: <T>(fn: () => Promise<T>) => Promise<T>) {}
+
   /** Starts the process and waits until it is ready, so its start-up overlaps the model's. */
-  static async open(): Promise<ThumbnailProcess> {
-    const t = new ThumbnailProcess();
+  static async open(guard: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn()): Promise<ThumbnailProcess> {
+    const t = new ThumbnailProcess(guard);
     const child = t.start();
     if (child) {
       await new Promise<void>((resolve) => {
@@ -66,7 +69,7 @@ export class ThumbnailProcess {
   /** Writes the thumbnail of content `hash` from pixels at thumbnail size. Never throws. */
   write(rgb: RgbImage, hash: string, dir: string): Promise<ThumbnailResult> {
     const child = this.child ?? this.start();
-    if (!child) return thumbnailFromRgb(rgb, hash, dir);
+    if (!child) return this.guard(() => thumbnailFromRgb(rgb, hash, dir));
     return new Promise((resolve) => {
       const id = this.next++;
       this.pending.set(id, resolve);

@@ -82,9 +82,13 @@ describe('ThumbnailProcess', () => {
     }
   });
 
-  it('makes the thumbnail itself when no process can be started', async () => {
+  it('makes the thumbnail itself, inside its guard, when no process can be started', async () => {
     const dir = path.join(tmp, 'c');
-    const t = await ThumbnailProcess.open();
+    let guarded = 0;
+    const t = await ThumbnailProcess.open(async (fn) => {
+      guarded++;
+      return fn();
+    });
     try {
       // Three crashes in a row: it stops starting processes and writes in this one.
       for (let i = 0; i < 3; i++) {
@@ -95,8 +99,10 @@ describe('ThumbnailProcess', () => {
         if (i < 2) await t.write(photo, `restart${i}`, dir);
       }
       expect(t.pid).toBeUndefined();
+      expect(guarded).toBe(0);
       expect(await t.write(photo, 'here', dir)).toEqual({ thumbnail: 'written' });
       expect(t.pid).toBeUndefined();
+      expect(guarded).toBe(1);
       const decoded = await loadImageRgb(thumbnailPath('here', dir));
       expect([decoded.width, decoded.height]).toEqual([photo.width, photo.height]);
     } finally {
