@@ -17,8 +17,16 @@ const root = import.meta.dirname;
  */
 const NATIVE_DEPS = ['onnxruntime-node', 'better-sqlite3', 'sharp'];
 
-/** Worker-thread entry points of the engine, each built to out/main/<name>.js. */
-const ENGINE_WORKERS = ['inference-worker', 'preprocess-worker'];
+/**
+ * Entry points the engine starts by file name (worker threads, and the indexer's thumbnail
+ * process), each built to out/main/<name>.js.
+ */
+const ENGINE_ENTRIES: Record<string, string> = {
+  'inference-worker': 'main/engine/pipeline/inference-worker.ts',
+  'preprocess-worker': 'main/engine/pipeline/preprocess-worker.ts',
+  'decode-worker': 'main/engine/library/decode-worker.ts',
+  'thumbnail-child': 'main/engine/library/thumbnail-child.ts',
+};
 
 export default defineConfig({
   main: {
@@ -27,9 +35,9 @@ export default defineConfig({
       rolldownOptions: {
         input: {
           index: resolve(root, 'main/electron/index.ts'),
-          // The engine starts these as worker threads from `<name>.js` beside its own module
-          // (main/engine/runtime/worker-rpc.ts): in the bundle, beside out/main/index.js.
-          ...Object.fromEntries(ENGINE_WORKERS.map((name) => [name, resolve(root, `main/engine/pipeline/${name}.ts`)])),
+          // The engine starts these from `<name>.js` beside its own module (worker-rpc.ts,
+          // thumbnail-process.ts): in the bundle, beside out/main/index.js.
+          ...Object.fromEntries(Object.entries(ENGINE_ENTRIES).map(([name, file]) => [name, resolve(root, file)])),
         },
         // Shared chunks in the same folder too (not chunks/), so `./<worker>.js` resolves from
         // whichever output file the engine's module ends up in.

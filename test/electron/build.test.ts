@@ -68,6 +68,16 @@ describe('built main', () => {
     expect(started.sort()).toEqual(['inference-worker', 'preprocess-worker']);
   });
 
+  it("builds the indexer's decode worker and thumbnail process as their own files", () => {
+    for (const name of ['decode-worker', 'thumbnail-child']) {
+      const code = readFileSync(join(outDir, 'main', `${name}.js`), 'utf8');
+      expect(code, name).toMatch(/from ["']sharp["']|from ["']\.\/[\w-]+\.js["']/);
+    }
+    // thumbnail-process.ts forks `./thumbnail-child.js` beside itself: the same folder.
+    const forks = mainFiles().filter((f) => readFileSync(join(outDir, 'main', f), 'utf8').includes('thumbnail-child.js'));
+    expect(forks.length).toBeGreaterThan(0);
+  });
+
   it('imports native addons from node_modules instead of bundling them', () => {
     const code = mainFiles()
       .map((f) => readFileSync(join(outDir, 'main', f), 'utf8'))
