@@ -49,7 +49,7 @@ export function checkFolder(folder: string): string {
 }
 
 const PHASE_LABEL: Record<IndexProgress['phase'], string> = {
-  scan: 'scanning', hash: 'checking', encode: 'encoding', finish: 'finishing', done: 'done',
+  scan: 'scanning', hash: 'checking', encode: 'encoding', thumbnails: 'thumbnails', finish: 'finishing', done: 'done',
 };
 
 function formatEta(s: number | null): string {

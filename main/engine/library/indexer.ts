@@ -8,7 +8,8 @@
  *            own decoding, preprocessing and inference worker; thumbnail, size and capture date
  *            from the same decode) over the pending items, and ONE write transaction per batch
  *            holding the results, the photos' metadata, the items' states and the failures;
- *   finish   per-feature statistics, summary.
+ *   finish   thumbnails that went missing from the cache (or were written in an older format) are
+ *            made again for the job's photos; per-feature statistics, summary.
  *
  * Everything is resumable: a job interrupted in the scan phase walks again (the walk is
  * idempotent), one interrupted in the encode phase continues with its pending items.
@@ -19,7 +20,9 @@ import { errorMessage } from '../errors.js';
 import type { ConfigRow, ImageRow, Library, NewImage, ResultInput } from '../store/library.js';
 import { resolveEncodingConfig } from './encoding-config.js';
 import { HEARTBEAT_MS, JobQueue, normalizeParams, type FileFailure, type IndexSummary, type JobRow, type JobState, type ScanRecord } from './jobs.js';
-import { thumbnailDir } from './thumbnails.js';
+import fs from 'node:fs/promises';
+import { thumbnailDir, thumbnailPath } from './thumbnails.js';
+import { ThumbnailProcess } from './thumbnail-process.js';
 import { IndexPipeline, type IndexFileResult, type IndexPipelineOptions, type PipelineLike } from './index-pipeline.js';
 import { RateMeter, type IndexPhase, type IndexProgress } from './progress.js';
 import { reconcile } from './reconcile.js';
@@ -49,6 +52,8 @@ export interface IndexRunResult extends IndexSummary {
 }
 
 const FLUSH_MS = 1000;
+/** Thumbnails restored per round trip to the thumbnail process. */
+const THUMBNAIL_RESTORE_BATCH = 8;
 
 /** Strips the "file: " prefix the engine puts on its errors: the reason alone is stored. */
 export function reasonOf(file: string, error: string): string {
@@ -140,6 +145,8 @@ export class Indexer {
         if (stopped) return this.stop(jobId, stopped, config.id);
         this.queue.setPhase(jobId, 'finish');
       }
+      const stopped = await this.restoreThumbnails(job, config);
+      if (stopped) return this.stop(jobId, stopped, config.id);
       this.emit({ jobId, phase: 'finish', done: 0, total: null, failed: 0, current: null });
       this.lib.refreshFeatureStats(config.id);
       const summary = this.queue.summary(jobId);
@@ -162,6 +169,50 @@ export class Indexer {
     const summary = this.queue.summary(jobId);
     this.queue.setState(jobId, how === 'pause' ? 'paused' : 'cancelled', how === 'cancel' ? { summary } : {});
     return { ...summary, jobId, state: how === 'pause' ? 'paused' : 'cancelled', configId };
+  }
+
+  private thumbDir(): string | null {
+    return this.opts.thumbDir === undefined ? thumbnailDir() : this.opts.thumbDir;
+  }
+
+  /**
+   * Thumbnails are a cache (the OS or the user may clear it, and older versions wrote another
+   * format): photos of the job's folders whose thumbnail is missing get it back, read from the
+   * file by the low-priority thumbnail process. Those encoded in this run have theirs already.
+   */
+  private async restoreThumbnails(job: JobRow, config: ConfigRow): Promise<'pause' | 'cancel' | null> {
+    const dir = this.thumbDir();
+    if (dir === null) return null;
+    const have = new Set(await fs.readdir(dir).catch(() => [] as string[]));
+    const missing = new Map<string, ImageRow>();
+    for (const folder of job.params.folders) {
+      for (const r of this.lib.presentImagesUnder(this.folderId(folder))) {
+        // Indexed photos only: a file that failed to decode would fail here again on every run.
+        if (!have.has(path.basename(thumbnailPath(r.hash, dir))) && this.lib.hasResult(r.id, config.id)) missing.set(r.hash, r);
+      }
+    }
+    if (missing.size === 0) return null;
+    const rows = [...missing.values()];
+    const total = rows.length;
+    let done = 0;
+    let failed = 0;
+    this.emit({ jobId: job.id, phase: 'thumbnails', done, total, failed, current: null });
+    const writer = await ThumbnailProcess.open();
+    try {
+      // A few in flight keep the thumbnail process busy while replies travel.
+      for (let i = 0; i < rows.length; i += THUMBNAIL_RESTORE_BATCH) {
+        const stop = this.stopWanted(job.id);
+        if (stop) return stop;
+        const chunk = rows.slice(i, i + THUMBNAIL_RESTORE_BATCH);
+        const results = await Promise.all(chunk.map((r) => writer.writeFromFile(r.path, r.hash, dir)));
+        done += chunk.length;
+        failed += results.filter((t) => t.thumbnail === 'failed').length;
+        this.emit({ jobId: job.id, phase: 'thumbnails', done, total, failed, current: chunk[chunk.length - 1]!.path });
+      }
+    } finally {
+      await writer.close();
+    }
+    return null;
   }
 
   /** Walk + reconcile + enqueue. Returns the stop request that interrupted it, if any. */
@@ -253,7 +304,7 @@ export class Indexer {
       if (r) rows.push(r);
     }
     const byPath = new Map(rows.map((r) => [r.path, r]));
-    const thumbDir = this.opts.thumbDir === undefined ? thumbnailDir() : this.opts.thumbDir;
+    const thumbDir = this.thumbDir();
     const open = this.opts.openPipeline ?? ((o: IndexPipelineOptions) => IndexPipeline.open(o));
     const pipeline = await open({
       modelDir: config.modelDir,

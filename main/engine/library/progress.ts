@@ -1,11 +1,11 @@
 /** Progress of an indexing run, as events for the CLI's bar and the app's status line. */
 
-export type IndexPhase = 'scan' | 'hash' | 'encode' | 'finish' | 'done';
+export type IndexPhase = 'scan' | 'hash' | 'encode' | 'thumbnails' | 'finish' | 'done';
 
 export interface IndexProgress {
   readonly jobId: number;
   readonly phase: IndexPhase;
-  /** Items finished in this phase (files walked, hashed, images encoded). */
+  /** Items finished in this phase (files walked, hashed, images encoded, thumbnails restored). */
   readonly done: number;
   /** Items in this phase; null while unknown (during the walk). */
   readonly total: number | null;

@@ -3,7 +3,7 @@
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import { errorMessage } from '../errors.js';
-import { thumbnailFromRgb } from './thumbnails.js';
+import { describeAndThumbnail, thumbnailFromRgb } from './thumbnails.js';
 import type { ThumbnailReady, ThumbnailReply, ThumbnailRequest } from './thumbnail-process.js';
 
 /**
@@ -25,8 +25,11 @@ lowerPriority();
 if (!process.send) throw new Error('thumbnail-child: start it with an IPC channel (thumbnail-process.ts)');
 const send = process.send.bind(process);
 process.on('message', (m: ThumbnailRequest) => {
-  const rgb = { data: m.data, width: m.width, height: m.height };
-  thumbnailFromRgb(rgb, m.hash, m.dir).then(
+  // Pixels at thumbnail size (indexing), or a photo file to read itself (restoring a lost one).
+  const job = 'file' in m
+    ? describeAndThumbnail(m.file, m.hash, m.dir).then(({ thumbnail, thumbnailError }) => ({ thumbnail, ...(thumbnailError === undefined ? {} : { thumbnailError }) }))
+    : thumbnailFromRgb({ data: m.data, width: m.width, height: m.height }, m.hash, m.dir);
+  job.then(
     (r) => send({ id: m.id, ...r } satisfies ThumbnailReply),
     (e: unknown) => send({ id: m.id, thumbnail: 'failed', thumbnailError: errorMessage(e) } satisfies ThumbnailReply),
   );

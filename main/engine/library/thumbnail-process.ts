@@ -11,12 +11,16 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RgbImage } from '../imaging/decode.js';
-import { thumbnailFromRgb, type ThumbnailResult } from './thumbnails.js';
+import { describeAndThumbnail, thumbnailFromRgb, type ThumbnailResult } from './thumbnails.js';
 
-export interface ThumbnailRequest { id: number; hash: string; dir: string; width: number; height: number; data: Uint8Array }
+export type ThumbnailRequest =
+  | { id: number; hash: string; dir: string; width: number; height: number; data: Uint8Array }
+  | { id: number; hash: string; dir: string; file: string };
 export type ThumbnailReply = ThumbnailResult & { id: number };
 /** The child's first message: it is up, priority lowered. */
 export interface ThumbnailReady { ready: true }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** Start attempts before thumbnails fall back to this process. */
 const MAX_STARTS = 3;
@@ -68,14 +72,25 @@ export class ThumbnailProcess {
 
   /** Writes the thumbnail of content `hash` from pixels at thumbnail size. Never throws. */
   write(rgb: RgbImage, hash: string, dir: string): Promise<ThumbnailResult> {
+    return this.request({ hash, dir, width: rgb.width, height: rgb.height, data: rgb.data }, () => thumbnailFromRgb(rgb, hash, dir));
+  }
+
+  /** Writes the thumbnail of content `hash` from the photo `file` (read and decoded there). Never throws. */
+  writeFromFile(file: string, hash: string, dir: string): Promise<ThumbnailResult> {
+    return this.request({ hash, dir, file }, async () => {
+      const { thumbnail, thumbnailError } = await describeAndThumbnail(file, hash, dir);
+      return { thumbnail, ...(thumbnailError === undefined ? {} : { thumbnailError }) };
+    });
+  }
+
+  private request(req: DistributiveOmit<ThumbnailRequest, 'id'>, here: () => Promise<ThumbnailResult>): Promise<ThumbnailResult> {
     const child = this.child ?? this.start();
-    if (!child) return this.guard(() => thumbnailFromRgb(rgb, hash, dir));
+    if (!child) return this.guard(here);
     return new Promise((resolve) => {
       const id = this.next++;
       this.pending.set(id, resolve);
       if (this.pending.size === 1) this.hold(child, true);
-      const req: ThumbnailRequest = { id, hash, dir, width: rgb.width, height: rgb.height, data: rgb.data };
-      child.send(req, (err) => {
+      child.send({ ...req, id } as ThumbnailRequest, (err) => {
         if (err && this.pending.delete(id)) resolve({ thumbnail: 'failed', thumbnailError: `thumbnail process: ${err.message}` });
       });
     });

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Library } from '../../../main/engine/store/library.js';
 import { Indexer, type IndexRunResult } from '../../../main/engine/library/indexer.js';
@@ -93,6 +94,35 @@ describe('indexing the edge-case corpus', () => {
     expect(r).toMatchObject({ indexed: 0, moved: 0, removed: 0, unchanged: first.indexed, scanned: first.scanned, failed: first.failed });
     expect(opened).toBe(0); // the model is not even loaded
     expect(r.failures).toEqual(first.failures);
+  });
+
+  it('re-run: thumbnails gone from the cache come back, read from the photos, without loading the model', async () => {
+    const names = (await fs.readdir(thumbs)).filter((f) => f.endsWith('.jpg')).sort();
+    expect(names.length).toBe(new Set(lib.db.prepare("SELECT i.hash FROM images i JOIN results r ON r.image_id = i.id WHERE i.status = 'present'").pluck().all()).size);
+    const lost = names.filter((_, i) => i % 3 === 0);
+    const before = new Map<string, Buffer>();
+    for (const f of lost) {
+      before.set(f, await fs.readFile(path.join(thumbs, f)));
+      await fs.rm(path.join(thumbs, f));
+    }
+    let opened = 0;
+    const events: IndexProgress[] = [];
+    const r = await newIndexer(lib, { openPipeline: async (o) => (opened++, IndexPipeline.open(o)), onProgress: (p) => events.push(p) })
+      .index({ folders: [corpus.root], ...TINY });
+    expect(r).toMatchObject({ indexed: 0, unchanged: first.indexed, failed: first.failed });
+    expect(opened).toBe(0);
+    expect((await fs.readdir(thumbs)).filter((f) => f.endsWith('.jpg')).sort()).toEqual(names);
+    const restored = events.filter((e) => e.phase === 'thumbnails');
+    expect(restored.at(-1)).toMatchObject({ done: lost.length, total: lost.length, failed: 0 });
+    for (const f of lost) {
+      // Same size as the one made while indexing (from the file now, not the model's view).
+      const [a, b] = await Promise.all([sharp(before.get(f)!).metadata(), sharp(path.join(thumbs, f)).metadata()]);
+      expect([b.format, b.width, b.height], f).toEqual(['jpeg', a.width, a.height]);
+    }
+    // Nothing missing: nothing to do.
+    const again: IndexProgress[] = [];
+    await newIndexer(lib, { onProgress: (p) => again.push(p) }).index({ folders: [corpus.root], ...TINY });
+    expect(again.some((e) => e.phase === 'thumbnails')).toBe(false);
   });
 
   it('--retry-failed tries known failures again', async () => {
