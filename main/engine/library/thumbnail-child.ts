@@ -3,7 +3,7 @@
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import { errorMessage } from '../errors.js';
-import { describeAndThumbnail, thumbnailFromRgb } from './thumbnails.js';
+import { thumbnailFromFile, thumbnailFromRgb } from './thumbnails.js';
 import type { ThumbnailReady, ThumbnailReply, ThumbnailRequest } from './thumbnail-process.js';
 
 /**
@@ -27,7 +27,7 @@ const send = process.send.bind(process);
 process.on('message', (m: ThumbnailRequest) => {
   // Pixels at thumbnail size (indexing), or a photo file to read itself (restoring a lost one).
   const job = 'file' in m
-    ? describeAndThumbnail(m.file, m.hash, m.dir).then(({ thumbnail, thumbnailError }) => ({ thumbnail, ...(thumbnailError === undefined ? {} : { thumbnailError }) }))
+    ? thumbnailFromFile(m.file, m.hash, m.dir)
     : thumbnailFromRgb({ data: m.data, width: m.width, height: m.height }, m.hash, m.dir);
   job.then(
     (r) => send({ id: m.id, ...r } satisfies ThumbnailReply),

@@ -8,10 +8,10 @@
  * thumbnails never decide whether a photo gets indexed.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RgbImage } from '../imaging/decode.js';
-import { describeAndThumbnail, thumbnailFromRgb, type ThumbnailResult } from './thumbnails.js';
+import { entryPoint } from '../runtime/worker-rpc.js';
+import { thumbnailFromFile, thumbnailFromRgb, type ThumbnailResult } from './thumbnails.js';
 
 export type ThumbnailRequest =
   | { id: number; hash: string; dir: string; width: number; height: number; data: Uint8Array }
@@ -24,16 +24,6 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 /** Start attempts before thumbnails fall back to this process. */
 const MAX_STARTS = 3;
-
-function childEntry(): { module: string; args: string[] } {
-  const js = new URL('./thumbnail-child.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { module: fileURLToPath(js), args: [] };
-  // From sources (tests, tsx): through tsx's loader, as worker threads start (worker-rpc.ts).
-  return {
-    module: fileURLToPath(new URL('../runtime/ts-worker-bootstrap.mjs', import.meta.url)),
-    args: [new URL('./thumbnail-child.ts', import.meta.url).href],
-  };
-}
 
 export class ThumbnailProcess {
   private child: ChildProcess | null = null;
@@ -77,10 +67,7 @@ export class ThumbnailProcess {
 
   /** Writes the thumbnail of content `hash` from the photo `file` (read and decoded there). Never throws. */
   writeFromFile(file: string, hash: string, dir: string): Promise<ThumbnailResult> {
-    return this.request({ hash, dir, file }, async () => {
-      const { thumbnail, thumbnailError } = await describeAndThumbnail(file, hash, dir);
-      return { thumbnail, ...(thumbnailError === undefined ? {} : { thumbnailError }) };
-    });
+    return this.request({ hash, dir, file }, () => thumbnailFromFile(file, hash, dir));
   }
 
   private request(req: DistributiveOmit<ThumbnailRequest, 'id'>, here: () => Promise<ThumbnailResult>): Promise<ThumbnailResult> {
@@ -122,10 +109,10 @@ export class ThumbnailProcess {
   private start(): ChildProcess | null {
     if (this.starts >= MAX_STARTS) return null;
     this.starts++;
-    const entry = childEntry();
+    const entry = entryPoint(import.meta.url, 'thumbnail-child');
     let child: ChildProcess;
     try {
-      child = fork(entry.module, entry.args, {
+      child = fork(fileURLToPath(entry.script), entry.tsEntry === null ? [] : [entry.tsEntry], {
         serialization: 'advanced',
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
         execArgv: [],

@@ -14,7 +14,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Metadata } from 'sharp';
+import type { Metadata, Sharp } from 'sharp';
 import exifr from 'exifr';
 import { cacheDir } from '../runtime/paths.js';
 import { loadImageRgb, MAX_IMAGE_PIXELS, orientationFromXmp, type RgbImage } from '../imaging/decode.js';
@@ -144,9 +144,15 @@ export async function thumbnailPixels(rgb: RgbImage, view: RgbImage | null): Pro
   const [w, h] = thumbnailSize(rgb.width, rgb.height);
   if (view && view.width === w && view.height === h) return view;
   if (rgb.width === w && rgb.height === h) return rgb;
-  const { data, info } = await sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })
-    .resize(w, h, { fit: 'fill', kernel: KERNEL }).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await atThumbnailSize(rgb).raw().toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+}
+
+/** A sharp pipeline over `rgb`, resized to thumbnailSize unless it has that size already. */
+function atThumbnailSize(rgb: RgbImage): Sharp {
+  const [w, h] = thumbnailSize(rgb.width, rgb.height);
+  const img = sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } });
+  return w === rgb.width && h === rgb.height ? img : img.resize(w, h, { fit: 'fill', kernel: KERNEL });
 }
 
 const madeDirs = new Set<string>();
@@ -167,10 +173,7 @@ export async function thumbnailFromRgb(rgb: RgbImage, hash: string, dir: string 
   try {
     if (await exists(out)) return { thumbnail: 'exists' };
     await ensureDir(dir);
-    const [w, h] = thumbnailSize(rgb.width, rgb.height);
-    let img = sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } });
-    if (w !== rgb.width || h !== rgb.height) img = img.resize(w, h, { fit: 'fill', kernel: KERNEL });
-    const jpeg = await img.jpeg(THUMB_JPEG).toBuffer();
+    const jpeg = await atThumbnailSize(rgb).jpeg(THUMB_JPEG).toBuffer();
     await writeAtomically(out, (tmp) => fs.writeFile(tmp, jpeg));
     return { thumbnail: 'written' };
   } catch (e) {
@@ -217,4 +220,10 @@ export async function describeAndThumbnail(file: string, hash: string, dir: stri
   } catch (e) {
     return { ...size, capturedAt, thumbnail: 'failed', thumbnailError: errorMessage(e) };
   }
+}
+
+/** describeAndThumbnail for the thumbnail alone (restoring one the cache lost). Never throws. */
+export async function thumbnailFromFile(file: string, hash: string, dir: string = thumbnailDir()): Promise<ThumbnailResult> {
+  const { thumbnail, thumbnailError } = await describeAndThumbnail(file, hash, dir);
+  return thumbnailError === undefined ? { thumbnail } : { thumbnail, thumbnailError };
 }

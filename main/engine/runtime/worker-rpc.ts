@@ -48,14 +48,20 @@ export function serveInWorker(handlers: Handlers): void {
 type Api<H extends Handlers> = { [K in keyof H]: (arg: Parameters<H[K]>[0], transfer?: TransferListItem[]) => ReturnType<H[K]> };
 
 /**
- * Starts `<name>.js` beside `moduleUrl` in a worker; from sources (tests, tsx) the `.ts` file
- * runs through tsx's loader instead (see ts-worker-bootstrap.mjs).
+ * What runs entry point `name`: `<name>.js` beside `moduleUrl` (built code); from sources (tests,
+ * tsx), ts-worker-bootstrap.mjs, which runs `tsEntry` through tsx's loader. Worker threads get
+ * `tsEntry` as workerData, child processes as their first argument.
  */
-export function startWorker<H extends Handlers>(moduleUrl: string, name: string): { api: Api<H>; terminate: () => Promise<number> } {
+export function entryPoint(moduleUrl: string, name: string): { script: URL; tsEntry: string | null } {
   const js = new URL(`./${name}.js`, moduleUrl);
-  const worker = existsSync(fileURLToPath(js))
-    ? new Worker(js)
-    : new Worker(new URL('./ts-worker-bootstrap.mjs', import.meta.url), { workerData: { tsEntry: new URL(`./${name}.ts`, moduleUrl).href } });
+  if (existsSync(fileURLToPath(js))) return { script: js, tsEntry: null };
+  return { script: new URL('./ts-worker-bootstrap.mjs', import.meta.url), tsEntry: new URL(`./${name}.ts`, moduleUrl).href };
+}
+
+/** Starts entry point `name` (see entryPoint) in a worker thread. */
+export function startWorker<H extends Handlers>(moduleUrl: string, name: string): { api: Api<H>; terminate: () => Promise<number> } {
+  const entry = entryPoint(moduleUrl, name);
+  const worker = entry.tsEntry === null ? new Worker(entry.script) : new Worker(entry.script, { workerData: { tsEntry: entry.tsEntry } });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let next = 0;
   const failAll = (err: Error): void => {
