@@ -39,10 +39,13 @@ export class ThumbnailProcess {
     const t = new ThumbnailProcess(guard);
     const child = t.start();
     if (child) {
+      // Waiting for it is pending work: it keeps this process alive until the child is ready.
+      t.hold(child, true);
       await new Promise<void>((resolve) => {
         const done = (): void => {
           child.off('message', onMessage);
           child.off('exit', done);
+          if (t.pending.size === 0) t.hold(child, false);
           resolve();
         };
         const onMessage = (m: unknown): void => {

@@ -66,6 +66,23 @@ describe('clipscope index', () => {
     expect((JSON.parse(fails.stdout) as unknown[]).length).toBe(nFailed);
   });
 
+  it('a re-run makes thumbnails lost from the cache again, and exits when done', async () => {
+    const db = path.join(tmp, 'thumbs.sqlite');
+    const env = { CLIPSCOPE_CACHE_DIR: path.join(tmp, 'cache-thumbs') };
+    const thumbs = path.join(env.CLIPSCOPE_CACHE_DIR, 'thumbs');
+    const photos = path.join(corpus.root, 'photos');
+    const first = await runCli(['index', photos, '--db', db, ...MODEL_ARGS], { env });
+    expect(first.code, first.stderr).toBe(0);
+    const made = (await fs.readdir(thumbs)).sort();
+    expect(made.length).toBeGreaterThan(2);
+    for (const f of made) await fs.rm(path.join(thumbs, f));
+    // No model is loaded: only the thumbnail process has work, and the run must wait for it.
+    const again = await runCli(['index', photos, '--db', db, ...MODEL_ARGS], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(new RegExp(`thumbnails ${made.length}/${made.length}`));
+    expect((await fs.readdir(thumbs)).sort()).toEqual(made);
+  });
+
   it('draws a progress bar on a terminal', async () => {
     const db = path.join(tmp, 'tty.sqlite');
     const cmd = [process.execPath, BIN, 'index', path.join(corpus.root, 'photos'), '--db', db, ...MODEL_ARGS].map((a) => `'${a}'`).join(' ');
