@@ -12,6 +12,13 @@ import { registerQuery } from './commands/query.js';
 import { registerFeatures } from './commands/features.js';
 import { EXIT_UNUSABLE, reportFatal } from './exit.js';
 
+// `clipscope gallery 7 --json | head`: the reader went away, so there is nobody left to tell.
+// Stop quietly, as Unix tools do, instead of an unhandled EPIPE stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(0);
+});
+
 const program = new Command('clipscope')
   .description('CLIP-Scope sparse autoencoder features for your own photos')
   .version(VERSION)
