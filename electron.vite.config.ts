@@ -26,6 +26,8 @@ const ENGINE_ENTRIES: Record<string, string> = {
   'preprocess-worker': 'main/engine/pipeline/preprocess-worker.ts',
   'decode-worker': 'main/engine/library/decode-worker.ts',
   'thumbnail-child': 'main/engine/library/thumbnail-child.ts',
+  // The app's engine, in a utility process (main/electron/engine-process.ts).
+  'engine-host': 'main/host/engine-host.ts',
 };
 
 export default defineConfig({

@@ -2,9 +2,15 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import { builtinModules } from 'node:module';
 
-// The import rules encode the architecture: contract <- engine <- transports / cli / electron,
-// and the renderer sees only the contract.
+// Node's built-ins, with and without `node:` (`fs` is as much Node as `node:fs`).
+const NODE_BUILTINS = ['node:*', ...builtinModules, ...builtinModules.map((m) => `${m}/*`)];
+
+// The import rules encode the architecture:
+//   common/contract  <-  main/engine  <-  main/app (the API's implementation)  <-  main/host
+//   (the engine host process)  <-  main/transports (IPC, HTTP)  <-  main/electron, main/cli;
+// the renderer and the preload see only the contract.
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'out/', 'bench/.work/', 'test/fixtures/'] },
   js.configs.recommended,
@@ -20,16 +26,34 @@ export default tseslint.config(
     files: ['common/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: ['node:*', 'electron', '**/main/**', '**/renderer/**', '**/preload/**'], message: 'common/ is shared by every runtime: keep it free of runtime imports.' },
+        { group: [...NODE_BUILTINS, 'electron', '**/main/**', '**/renderer/**', '**/preload/**'], message: 'common/ is shared by every runtime: keep it free of runtime imports.' },
       ] }],
     },
   },
   {
-    files: ['main/engine/**/*.ts', 'main/cli/**/*.ts'],
+    files: ['main/engine/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: ['electron', '@electron-toolkit/*'], message: 'The engine and CLI run without Electron.' },
-        { group: ['**/transports/**', '**/electron/**', '**/renderer/**'], message: 'The engine must not depend on its transports.' },
+        { group: ['electron', '@electron-toolkit/*'], message: 'The engine runs without Electron.' },
+        { group: ['**/app/**', '**/host/**', '**/transports/**', '**/cli/**', '**/electron/**', '**/renderer/**', '**/preload/**'], message: 'The engine must not depend on what is built on it.' },
+      ] }],
+    },
+  },
+  {
+    files: ['main/app/**/*.ts', 'main/host/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['electron', '@electron-toolkit/*'], message: 'The engine host runs without Electron (a worker thread or a utility process).' },
+        { group: ['**/transports/**', '**/cli/**', '**/electron/**', '**/renderer/**', '**/preload/**'], message: 'The API implementation must not depend on its transports or front ends.' },
+      ] }],
+    },
+  },
+  {
+    files: ['main/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['electron', '@electron-toolkit/*'], message: 'The CLI runs without Electron.' },
+        { group: ['**/electron/**', '**/renderer/**', '**/preload/**'], message: 'The CLI uses the engine, its API and the HTTP transport only.' },
       ] }],
     },
   },
@@ -38,7 +62,15 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.browser } },
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: ['node:*', 'electron', '**/main/**', '**/preload/**'], message: 'The renderer talks to the engine only through common/contract.' },
+        { group: [...NODE_BUILTINS, 'electron', '**/main/**', '**/preload/**'], message: 'The renderer talks to the engine only through common/contract.' },
+      ] }],
+    },
+  },
+  {
+    files: ['preload/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['**/main/**', '**/renderer/**', 'zod'], message: 'The sandboxed preload is one small file: the contract\'s zod-free modules only.' },
       ] }],
     },
   },
@@ -48,7 +80,7 @@ export default tseslint.config(
   // those rules, not add to them).
   {
     files: ['**/*.{ts,tsx,js,mjs,cjs}'],
-    ignores: ['main/transports/ipc.ts', 'preload/**', 'common/**', 'main/engine/**', 'main/cli/**', 'renderer/**'],
+    ignores: ['main/transports/ipc.ts', 'preload/**', 'common/**', 'main/engine/**', 'main/app/**', 'main/host/**', 'main/cli/**', 'renderer/**'],
     rules: {
       'no-restricted-imports': ['error', {
         paths: ['electron', 'electron/main', 'electron/renderer'].map((name) => ({

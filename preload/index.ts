@@ -1,11 +1,20 @@
 /**
- * Preload (sandboxed, bundled to one CommonJS file): exposes the engine client as
- * `window.clipscope` and nothing else; the page never sees `ipcRenderer`.
+ * Preload (sandboxed, bundled to one CommonJS file): exposes the bridge as `window.clipscope`
+ * and nothing else; the page never sees `ipcRenderer`.
  */
 import { contextBridge, ipcRenderer } from 'electron';
-import { createEngineClient } from './client.js';
+import { createBridge } from './bridge.js';
 
 contextBridge.exposeInMainWorld(
   'clipscope',
-  createEngineClient((channel, payload) => ipcRenderer.invoke(channel, payload)),
+  createBridge(
+    (channel, payload) => ipcRenderer.invoke(channel, payload),
+    (channel, fn) => {
+      const listener = (_event: unknown, payload: unknown): void => fn(payload);
+      ipcRenderer.on(channel, listener);
+      return () => {
+        ipcRenderer.removeListener(channel, listener);
+      };
+    },
+  ),
 );

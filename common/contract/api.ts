@@ -1,6 +1,7 @@
 /**
  * The engine API in one place: method name -> request and result schemas. The IPC handlers,
- * the preload client and any later transport (HTTP, CLI) are generated from these keys.
+ * the preload client, the HTTP routes and the renderer's clients are all generated from these
+ * keys; `satisfies` below makes a method missing here, or one too many, a compile error.
  */
 import type { z } from 'zod';
 import type { ApiMethod } from './methods.js';
@@ -12,24 +13,94 @@ import {
   InspectModelRequestSchema,
   ModelInspectionSchema,
 } from './schemas.js';
+import { AppStateSchema, FolderRequestSchema, LibraryFileRequestSchema, NoInputSchema } from './library-schemas.js';
+import {
+  FailuresRequestSchema,
+  FailuresSchema,
+  IndexStartRequestSchema,
+  IndexStatusSchema,
+  JobRequestSchema,
+} from './indexing-schemas.js';
+import {
+  DownloadRequestSchema,
+  DownloadStatusSchema,
+  ImportRequestSchema,
+  ImportResultSchema,
+  ModelListSchema,
+  ModelNameRequestSchema,
+} from './models-schemas.js';
+import {
+  GalleryRequestSchema,
+  GalleryResultSchema,
+  ImageDetailsSchema,
+  ImageListSchema,
+  ImageRequestSchema,
+  ImagesRequestSchema,
+  LibraryMetricsSchema,
+  MetricsRequestSchema,
+} from './explore-schemas.js';
 
 export interface MethodSchemas {
   readonly input: z.ZodType;
   readonly output: z.ZodType;
 }
 
-// `satisfies` with a mapped type makes a missing method and an extra one both compile errors,
-// so this object and API_METHODS cannot drift apart.
 export const ApiContract = {
   'engine.info': { input: EngineInfoRequestSchema, output: EngineInfoSchema },
   'models.inspect': { input: InspectModelRequestSchema, output: ModelInspectionSchema },
   'encode.image': { input: EncodeImageRequestSchema, output: EncodeImageResultSchema },
+
+  // The open library and the recent list. Each change answers with the whole new state.
+  'app.state': { input: NoInputSchema, output: AppStateSchema },
+  'library.open': { input: LibraryFileRequestSchema, output: AppStateSchema },
+  'library.create': { input: LibraryFileRequestSchema, output: AppStateSchema },
+  'library.close': { input: NoInputSchema, output: AppStateSchema },
+  /** Drops a file from the recent list (the file itself is untouched). */
+  'library.forget': { input: LibraryFileRequestSchema, output: AppStateSchema },
+  'folders.add': { input: FolderRequestSchema, output: AppStateSchema },
+  /** Stops indexing a folder; its photos' results stay until the library is purged. */
+  'folders.remove': { input: FolderRequestSchema, output: AppStateSchema },
+
+  // Indexing: one job at a time per library, run off the main thread; progress as events.
+  'index.start': { input: IndexStartRequestSchema, output: IndexStatusSchema },
+  'index.status': { input: NoInputSchema, output: IndexStatusSchema },
+  'index.pause': { input: NoInputSchema, output: IndexStatusSchema },
+  'index.resume': { input: JobRequestSchema, output: IndexStatusSchema },
+  'index.cancel': { input: NoInputSchema, output: IndexStatusSchema },
+  'index.failures': { input: FailuresRequestSchema, output: FailuresSchema },
+
+  'models.list': { input: NoInputSchema, output: ModelListSchema },
+  /** Starts fetching the CLIP-Scope files in the background (progress: `models.download` events). */
+  'models.download': { input: DownloadRequestSchema, output: DownloadStatusSchema },
+  'models.downloadStatus': { input: NoInputSchema, output: DownloadStatusSchema },
+  /** Stops the download; what was fetched stays and the next download resumes it. */
+  'models.cancelDownload': { input: NoInputSchema, output: DownloadStatusSchema },
+  /** Registers model files the user already has, where they are (never moved or changed). */
+  'models.import': { input: ImportRequestSchema, output: ImportResultSchema },
+  /** Forgets a model; deletes its files only if the app downloaded or copied them. */
+  'models.remove': { input: ModelNameRequestSchema, output: ModelListSchema },
+  /** Creates (or reopens) the demo library on the bundled sample photos and starts indexing it. */
+  'demo.setup': { input: NoInputSchema, output: AppStateSchema },
+
+  // Read queries (never run a model).
+  'images.list': { input: ImagesRequestSchema, output: ImageListSchema },
+  'image.get': { input: ImageRequestSchema, output: ImageDetailsSchema },
+  'gallery.get': { input: GalleryRequestSchema, output: GalleryResultSchema },
+  'metrics.get': { input: MetricsRequestSchema, output: LibraryMetricsSchema },
 } as const satisfies { readonly [M in ApiMethod]: MethodSchemas };
 
-export type ApiInput<M extends ApiMethod> = z.infer<(typeof ApiContract)[M]['input']>;
+/** What a caller passes (defaults may be left out). */
+export type ApiInput<M extends ApiMethod> = z.input<(typeof ApiContract)[M]['input']>;
+/** What the engine receives, after validation filled the defaults in. */
+export type ApiParsedInput<M extends ApiMethod> = z.output<(typeof ApiContract)[M]['input']>;
 export type ApiOutput<M extends ApiMethod> = z.infer<(typeof ApiContract)[M]['output']>;
 
-/** What every transport exposes and what the engine service implements. */
+/** What every transport's client exposes to the UI. */
 export type EngineApi = {
   [M in ApiMethod]: (input: ApiInput<M>) => Promise<ApiOutput<M>>;
+};
+
+/** What the engine implements: requests arrive validated, with their defaults filled in. */
+export type EngineImpl = {
+  [M in ApiMethod]: (input: ApiParsedInput<M>) => Promise<ApiOutput<M>>;
 };

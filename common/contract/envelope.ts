@@ -8,9 +8,18 @@ import { z } from 'zod';
 export const ApiErrorKindSchema = z.enum(['user', 'internal']);
 export type ApiErrorKind = z.infer<typeof ApiErrorKindSchema>;
 
+/**
+ * Why a call failed, for code to act on (the message is for people): `invalid-request` (the
+ * request does not match the contract; the message names the field), `unknown-method`,
+ * `no-library` (nothing open yet), `busy` (a job already runs), `not-found`, or `failed`.
+ */
+export const ApiErrorCodeSchema = z.enum(['invalid-request', 'unknown-method', 'no-library', 'busy', 'not-found', 'failed']);
+export type ApiErrorCode = z.infer<typeof ApiErrorCodeSchema>;
+
 export const ApiErrorSchema = z.object({
   message: z.string(),
   kind: ApiErrorKindSchema,
+  code: ApiErrorCodeSchema.optional(),
 });
 export type ApiError = z.infer<typeof ApiErrorSchema>;
 

@@ -4,7 +4,35 @@
  * Kept free of zod (free of any import) so that the sandboxed preload can build its client from
  * this list alone; `api.ts` checks at compile time that `ApiContract` has exactly these keys.
  */
-export const API_METHODS = ['engine.info', 'models.inspect', 'encode.image'] as const;
+export const API_METHODS = [
+  'engine.info',
+  'models.inspect',
+  'encode.image',
+  'app.state',
+  'library.open',
+  'library.create',
+  'library.close',
+  'library.forget',
+  'folders.add',
+  'folders.remove',
+  'index.start',
+  'index.status',
+  'index.pause',
+  'index.resume',
+  'index.cancel',
+  'index.failures',
+  'models.list',
+  'models.download',
+  'models.downloadStatus',
+  'models.cancelDownload',
+  'models.import',
+  'models.remove',
+  'demo.setup',
+  'images.list',
+  'image.get',
+  'gallery.get',
+  'metrics.get',
+] as const;
 
 export type ApiMethod = (typeof API_METHODS)[number];
 

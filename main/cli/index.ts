@@ -10,6 +10,7 @@ import { registerImage } from './commands/image.js';
 import { registerMetrics } from './commands/metrics.js';
 import { registerQuery } from './commands/query.js';
 import { registerFeatures } from './commands/features.js';
+import { registerServe } from './commands/serve.js';
 import { EXIT_UNUSABLE, reportFatal } from './exit.js';
 
 // `clipscope gallery 7 --json | head`: the reader went away, so there is nobody left to tell.
@@ -35,6 +36,7 @@ registerImage(program);
 registerMetrics(program);
 registerQuery(program);
 registerFeatures(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,10 +1,13 @@
 /**
- * Electron main process: app lifecycle only. Inference never runs on this thread; the engine
- * service delegates it to a worker and this process just relays calls over IPC.
+ * Electron main process: app lifecycle only. The engine (SQLite, indexing, queries) lives in a
+ * utility process; this process relays calls and events over IPC and photos over a custom
+ * protocol.
  */
-import { app, BrowserWindow, session } from 'electron';
+import { app, BrowserWindow, protocol, session } from 'electron';
+import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createEngineService } from '../engine/service.js';
+import { MEDIA_SCHEME, mediaProtocolHandler } from '../transports/media-protocol.js';
+import { startEngineProcess } from './engine-process.js';
 import { createMainWindow, hardenWebContents, type AppPage } from './window.js';
 
 // Built layout (electron-vite): out/main/index.js, out/preload/index.cjs, out/renderer/index.html.
@@ -17,7 +20,8 @@ const page: AppPage = {
   preload: fileURLToPath(new URL('../preload/index.cjs', import.meta.url)),
 };
 
-const ENGINE_CLOSE_TIMEOUT_MS = 3000;
+// Must precede `ready`: photos load as <img src="clipscope-media://thumb/12">, a secure origin.
+protocol.registerSchemesAsPrivileged([{ scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 
 app.enableSandbox();
 
@@ -47,11 +51,13 @@ function start(): void {
       session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
       session.defaultSession.setPermissionCheckHandler(() => false);
 
-      const engine = createEngineService();
+      const engine = startEngineProcess({});
+      protocol.handle(MEDIA_SCHEME, mediaProtocolHandler((kind, id) => engine.media(kind, id)));
       closeEngineOnQuit(engine);
-      mainWindow = createMainWindow(page, engine);
+      const boundsFile = path.join(app.getPath('userData'), 'window.json');
+      mainWindow = createMainWindow(page, engine, boundsFile);
       app.on('activate', () => {
-        if (BrowserWindow.getAllWindows().length === 0) mainWindow = createMainWindow(page, engine);
+        if (BrowserWindow.getAllWindows().length === 0) mainWindow = createMainWindow(page, engine, boundsFile);
       });
     })
     .catch((error: unknown) => {
@@ -60,15 +66,15 @@ function start(): void {
     });
 }
 
-/** Lets the engine stop its workers before the process exits, but never holds quitting up long. */
+/** Lets the engine pause its job after the batch and close the library before quitting. */
 function closeEngineOnQuit(engine: { close(): Promise<void> }): void {
   let closed = false;
   app.on('will-quit', (event) => {
     if (closed) return;
     closed = true;
     event.preventDefault();
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, ENGINE_CLOSE_TIMEOUT_MS).unref());
-    Promise.race([engine.close(), timeout])
+    engine
+      .close()
       .catch((error: unknown) => console.error('[app] the engine did not close cleanly:', error))
       .finally(() => app.quit());
   });

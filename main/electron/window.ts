@@ -2,10 +2,10 @@
  * The main window and the rules every web contents follows: no navigation away from the app,
  * no new windows (web links open in the OS browser), no webviews, no permissions.
  */
-import { BrowserWindow, shell, type IpcMainInvokeEvent, type WebContents } from 'electron';
-import type { EngineApi } from '../../common/contract/index.js';
-import { registerIpcHandlers } from '../transports/ipc.js';
+import { BrowserWindow, screen, shell, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { forwardEvents, registerIpcHandlers, type IpcEngine } from '../transports/ipc.js';
 import { externalUrlToOpen, isAppUrl, secureWebPreferences } from './security.js';
+import { loadBounds, saveBounds } from './window-state.js';
 
 export interface AppPage {
   /** `http://localhost:5173/` under `electron-vite dev`, the built index.html's file URL otherwise. */
@@ -15,22 +15,29 @@ export interface AppPage {
   preload: string;
 }
 
-export function createMainWindow(page: AppPage, engine: EngineApi): BrowserWindow {
+export function createMainWindow(page: AppPage, engine: IpcEngine, boundsFile: string): BrowserWindow {
+  const onScreen = (r: { x: number; y: number; width: number; height: number }): boolean =>
+    screen.getAllDisplays().some((d) => r.x < d.workArea.x + d.workArea.width && r.x + r.width > d.workArea.x && r.y < d.workArea.y + d.workArea.height && r.y + r.height > d.workArea.y);
+  const bounds = loadBounds(boundsFile, onScreen);
   const window = new BrowserWindow({
-    width: 1100,
-    height: 780,
-    minWidth: 640,
+    ...bounds,
+    minWidth: 720,
     minHeight: 480,
     show: false,
     title: 'CLIP-Scope',
     webPreferences: secureWebPreferences(page.preload),
   });
+  if (bounds.maximized) window.maximize();
+  window.on('close', () => saveBounds(boundsFile, { ...window.getNormalBounds(), maximized: window.isMaximized() }));
 
   // Handlers on this window's own IPC: other web contents cannot reach the engine at all.
   registerIpcHandlers(window.webContents.ipc, engine, {
     acceptSender: (event) => isFromAppMainFrame(event as IpcMainInvokeEvent, page.url),
-    onInternalError: (method, error) => console.error(`[engine] ${method} failed:`, error),
   });
+  const stop = forwardEvents(engine, (channel, payload) => {
+    if (!window.isDestroyed()) window.webContents.send(channel, payload);
+  });
+  window.on('closed', stop);
 
   window.once('ready-to-show', () => window.show());
   const loaded = page.file ? window.loadFile(page.file) : window.loadURL(page.url);

@@ -4,6 +4,13 @@
  */
 export class UserFacingError extends Error {
   override readonly name: string = 'UserFacingError';
+  /** What kind of problem, for the UI to act on (see the contract's ApiErrorCode). */
+  code: 'no-library' | 'busy' | 'not-found' | 'failed' = 'failed';
+
+  withCode(code: UserFacingError['code']): this {
+    this.code = code;
+    return this;
+  }
 }
 
 /** A model, SAE or weights file that cannot be used (missing, truncated, corrupt, incompatible). */

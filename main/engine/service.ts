@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { EngineApi } from '../../common/contract/index.js';
+import type { EngineImpl } from '../../common/contract/index.js';
 import { inspectModel } from './inspect.js';
 import { EncodePipeline } from './pipeline/encode-pipeline.js';
 import { parseProvider, probeProviders } from './runtime/providers.js';
@@ -11,7 +11,10 @@ import { tokenRow } from './sae/sparse-codes.js';
  * The engine behind the API contract, shared by every transport (Electron IPC, local HTTP).
  * Inference happens in the pipeline's workers; this object only routes and shapes results.
  */
-export function createEngineService(): EngineApi & { close(): Promise<void> } {
+/** The methods that need no library: engine facts, model inspection, one-off encoding. */
+export type EngineService = Pick<EngineImpl, 'engine.info' | 'models.inspect' | 'encode.image'> & { close(): Promise<void> };
+
+export function createEngineService(): EngineService {
   let pipeline: { key: string; p: Promise<EncodePipeline> } | null = null;
 
   const pipelineFor = async (model: string, sae: string, layer: number | undefined, provider: string | undefined): Promise<EncodePipeline> => {

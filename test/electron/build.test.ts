@@ -23,21 +23,24 @@ afterAll(() => {
 });
 
 describe('built preload', () => {
-  it('is one CommonJS file that requires only electron and exposes the engine client', async () => {
+  it('is one CommonJS file that requires only electron and exposes the engine bridge', async () => {
     const code = readFileSync(join(outDir, 'preload/index.cjs'), 'utf8');
     expect([...code.matchAll(/require\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1])).toEqual(['electron']);
     expect(code).not.toMatch(/^\s*(import|export)\s/m);
 
     // What a sandboxed preload gets: a `require` that knows `electron` and little else.
-    const exposed = new Map<string, Record<string, (input?: unknown) => Promise<unknown>>>();
+    const exposed = new Map<string, { invoke(m: string, p: unknown): Promise<unknown>; on(e: string, fn: (p: unknown) => void): () => void }>();
     const sent: Array<[string, unknown]> = [];
+    const listeners = new Map<string, (event: unknown, payload: unknown) => void>();
     const electron = {
-      contextBridge: { exposeInMainWorld: (key: string, api: Record<string, () => Promise<unknown>>) => exposed.set(key, api) },
+      contextBridge: { exposeInMainWorld: (key: string, api: never) => exposed.set(key, api) },
       ipcRenderer: {
         invoke: async (channel: string, payload: unknown) => {
           sent.push([channel, payload]);
           return { ok: true, value: 'pong' };
         },
+        on: (channel: string, fn: (event: unknown, payload: unknown) => void) => listeners.set(channel, fn),
+        removeListener: (channel: string) => listeners.delete(channel),
       },
     };
     const require = (id: string) => {
@@ -46,10 +49,20 @@ describe('built preload', () => {
     };
     runInNewContext(code, { require, module: { exports: {} }, exports: {} });
 
-    const client = exposed.get('clipscope');
-    expect(Object.keys(client ?? {}).sort()).toEqual(['encode.image', 'engine.info', 'models.inspect']);
-    await expect(client?.['models.inspect']?.({ path: '/m' })).resolves.toBe('pong');
+    const bridge = exposed.get('clipscope')!;
+    await expect(bridge.invoke('models.inspect', { path: '/m' })).resolves.toEqual({ ok: true, value: 'pong' });
     expect(sent).toEqual([['api:models.inspect', { path: '/m' }]]);
+    // An unknown method never reaches IPC: the page gets an envelope naming it.
+    await expect(bridge.invoke('fs.delete', {})).resolves.toMatchObject({ ok: false, error: { code: 'unknown-method' } });
+    expect(sent).toHaveLength(1);
+
+    const got: unknown[] = [];
+    const off = bridge.on('index.status', (p) => got.push(p));
+    listeners.get('event:index.status')?.({}, { job: null, resumable: [] });
+    expect(got).toEqual([{ job: null, resumable: [] }]);
+    off();
+    expect(listeners.has('event:index.status')).toBe(false);
+    expect(() => bridge.on('shell.exec', () => undefined)).toThrow(/unknown event/);
   });
 });
 
@@ -65,13 +78,13 @@ describe('built main', () => {
         expect(existsSync(join(outDir, 'main', `${name}.js`)), `${name}.js beside ${file}`).toBe(true);
       }
     }
-    expect(started.sort()).toEqual(['inference-worker', 'preprocess-worker']);
+    expect(started).toEqual(expect.arrayContaining(['decode-worker', 'inference-worker', 'preprocess-worker']));
   });
 
   it("builds the indexer's decode worker and thumbnail process as their own files", () => {
-    for (const name of ['decode-worker', 'thumbnail-child']) {
+    for (const name of ['decode-worker', 'thumbnail-child', 'engine-host']) {
       const code = readFileSync(join(outDir, 'main', `${name}.js`), 'utf8');
-      expect(code, name).toMatch(/from ["']sharp["']|from ["']\.\/[\w-]+\.js["']/);
+      expect(code, name).toMatch(/from ["']sharp["']|from ["']better-sqlite3["']|from ["']\.\/[\w-]+\.js["']/);
     }
     // thumbnail-process.ts forks `./thumbnail-child.js` beside itself: the same folder.
     const forks = mainFiles().filter((f) => /entryPoint\(\s*import\.meta\.url\s*,\s*["']thumbnail-child["']\s*\)/.test(readFileSync(join(outDir, 'main', f), 'utf8')));

@@ -40,3 +40,37 @@ describe('IPC layering lint', () => {
     expect(await restrictedImportErrors('main/engine/x.ts', "import { app } from 'electron';\nexport const x = app;\n")).toHaveLength(1);
   });
 });
+
+describe('architecture zones', () => {
+  const imports = (spec: string) => `import { x } from '${spec}';\nexport const y = x;\n`;
+
+  it('keeps the engine free of what is built on it', async () => {
+    for (const spec of ['../app/app-service.js', '../host/engine-client.js', '../transports/http.js', '../cli/exit.js']) {
+      expect(await restrictedImportErrors('main/engine/queries/x.ts', imports(spec)), spec).toHaveLength(1);
+    }
+  });
+
+  it('keeps the API implementation and the engine host free of transports and Electron', async () => {
+    expect(await restrictedImportErrors('main/app/x.ts', imports('../transports/http.js'))).toHaveLength(1);
+    expect(await restrictedImportErrors('main/host/x.ts', imports('electron'))).toHaveLength(1);
+    expect(await restrictedImportErrors('main/app/x.ts', imports('../engine/errors.js'))).toEqual([]);
+  });
+
+  it("lets the CLI serve over HTTP but not reach Electron's side", async () => {
+    expect(await restrictedImportErrors('main/cli/commands/x.ts', imports('../../transports/serve.js'))).toEqual([]);
+    expect(await restrictedImportErrors('main/cli/commands/x.ts', imports('../../electron/window.js'))).not.toEqual([]);
+  });
+
+  it('keeps Node out of the renderer and common/, however it is spelled', async () => {
+    for (const spec of ['fs', 'node:fs', 'path', 'fs/promises']) {
+      expect(await restrictedImportErrors('renderer/src/x.ts', imports(spec)), spec).toHaveLength(1);
+      expect(await restrictedImportErrors('common/contract/x.ts', imports(spec)), spec).toHaveLength(1);
+    }
+  });
+
+  it('keeps zod and the main process out of the preload', async () => {
+    expect(await restrictedImportErrors('preload/x.ts', imports('zod'))).toHaveLength(1);
+    expect(await restrictedImportErrors('preload/x.ts', imports('../main/host/engine-client.js'))).toHaveLength(1);
+    expect(await restrictedImportErrors('preload/x.ts', imports('../common/contract/methods.js'))).toEqual([]);
+  });
+});

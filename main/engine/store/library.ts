@@ -59,6 +59,15 @@ function openFailure(file: string, e: unknown): Error {
 
 interface StoredResult { id: number; config_id: number; image_id: number; indexed: number; codes: Buffer }
 
+/**
+ * The Electron app runs the engine with better-sqlite3 built for Electron's ABI, kept beside the
+ * Node build (scripts/electron-native.mjs); the CLI and tests use the Node build.
+ */
+function sqliteBinding(): { nativeBinding?: string } {
+  const binding = process.env['CLIPSCOPE_SQLITE_BINDING'];
+  return binding ? { nativeBinding: binding } : {};
+}
+
 export class Library {
   /** @internal the feature index, for main/engine/queries. */
   readonly index: FeatureIndex;
@@ -85,7 +94,7 @@ export class Library {
       if (!fs.existsSync(abs)) throw new UserFacingError(`${file}: no such library`);
       let db: Database.Database | undefined;
       try {
-        db = new Database(abs, { readonly: true, fileMustExist: true });
+        db = new Database(abs, { readonly: true, fileMustExist: true, ...sqliteBinding() });
         db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
         const v = schemaVersion(db);
         if (v > latest) throw newerSchemaError(file, v, latest);
@@ -99,7 +108,7 @@ export class Library {
     let db: Database.Database | undefined;
     try {
       fs.mkdirSync(path.dirname(abs), { recursive: true });
-      db = new Database(abs);
+      db = new Database(abs, sqliteBinding());
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       if (schemaVersion(db) === 0) {
         const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number;

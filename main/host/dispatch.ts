@@ -10,7 +10,7 @@ import {
   type ApiMethod,
   type ApiOutput,
   type ApiResult,
-  type EngineApi,
+  type EngineImpl,
 } from '../../common/contract/index.js';
 import { UserFacingError, errorMessage } from '../engine/errors.js';
 
@@ -20,7 +20,7 @@ export interface DispatchOptions {
 }
 
 export async function dispatch<M extends ApiMethod>(
-  api: EngineApi,
+  api: Partial<EngineImpl>,
   method: M,
   payload: unknown,
   options: DispatchOptions = {},
@@ -28,7 +28,7 @@ export async function dispatch<M extends ApiMethod>(
   const schemas = ApiContract[method];
   const input = schemas.input.safeParse(payload);
   if (!input.success) {
-    return failure({ kind: 'user', message: `${method}: invalid request: ${describeIssues(input.error)}` });
+    return failure({ kind: 'user', code: 'invalid-request', message: `${method}: invalid request: ${describeIssues(input.error)}` });
   }
 
   // The contract types each method's input and output; indexing the API by a generic method
@@ -42,7 +42,7 @@ export async function dispatch<M extends ApiMethod>(
   try {
     value = await call.call(api, input.data);
   } catch (err) {
-    if (err instanceof UserFacingError) return failure({ kind: 'user', message: err.message });
+    if (err instanceof UserFacingError) return failure({ kind: 'user', code: err.code, message: err.message });
     return internal(method, err, options);
   }
 

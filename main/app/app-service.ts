@@ -1,0 +1,259 @@
+/**
+ * The engine behind the API contract for the app (Electron and the local web mode alike): the
+ * open library, its folders and indexing jobs, the installed models and the read queries. It
+ * runs inside the engine host (a worker thread or Electron utility process), never on a UI or
+ * HTTP event loop; transports reach it through the host's messages.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type {
+  ApiEvent,
+  ApiEventPayloads,
+  AppState,
+  EngineImpl,
+  LibraryInfo,
+} from '../../common/contract/index.js';
+import { UserFacingError } from '../engine/errors.js';
+import { demoDir, readDemoManifest } from '../engine/models/demo.js';
+import { ModelManager } from '../engine/models/manager.js';
+import { gallery } from '../engine/queries/gallery.js';
+import { imageLatents } from '../engine/queries/image.js';
+import { libraryMetrics } from '../engine/queries/metrics.js';
+import { resolveConfig } from '../engine/queries/config.js';
+import { Library } from '../engine/store/library.js';
+import { configImageCounts, folderStats, imagePage, presentImageCount } from '../engine/store/overview.js';
+import { dataDir } from '../engine/runtime/paths.js';
+import { createEngineService } from '../engine/service.js';
+import { Downloads } from './downloads.js';
+import { IndexRunner } from './index-runner.js';
+import { mediaFile, type MediaFile, type MediaKind } from './media.js';
+import { RecentLibraries } from './recent-libraries.js';
+
+export interface AppServiceOptions {
+  /** The library to open at start (`clipscope serve --db`). */
+  library?: string;
+  /** Settings file (recent libraries); default in the per-user data folder. */
+  settingsFile?: string;
+  /** Thumbnails folder; default the per-user cache. */
+  thumbDir?: string;
+  /** Where libraries are created by default (and the demo library). */
+  librariesDir?: string;
+}
+
+export type EventSink = <E extends ApiEvent>(event: E, payload: ApiEventPayloads[E]) => void;
+
+export interface AppService extends EngineImpl {
+  /** Media by image id, for the transports' media routes. */
+  media(kind: MediaKind, imageId: number): Promise<MediaFile>;
+  /** Pauses a running job (remembered, resumed on the next open) and closes the library. */
+  close(): Promise<void>;
+}
+
+const DEMO_LIBRARY = 'demo-library.sqlite';
+
+interface OpenLibrary {
+  lib: Library;
+  runner: IndexRunner;
+  demo: boolean;
+}
+
+export function createAppService(emit: EventSink, opts: AppServiceOptions = {}): AppService {
+  const engine = createEngineService();
+  const recent = new RecentLibraries(opts.settingsFile);
+  const librariesDir = opts.librariesDir ?? path.join(dataDir(), 'libraries');
+  let open: OpenLibrary | null = null;
+  const downloads = new Downloads(() => new ModelManager(), (s) => emit('models.download', s), () => undefined);
+  const listModels = async () =>
+    (await new ModelManager().list()).map((m) => ({
+      name: m.name, kind: m.kind, path: m.path, size: m.size, layer: m.layer, demo: m.demo, builtIn: m.builtIn, present: m.present,
+    }));
+
+  const current = (): OpenLibrary => {
+    if (!open) throw new UserFacingError('no library is open: open or create one first').withCode('no-library');
+    return open;
+  };
+
+  const libraryInfo = (o: OpenLibrary): LibraryInfo => {
+    const counts = configImageCounts(o.lib);
+    return {
+      file: o.lib.file,
+      name: path.basename(o.lib.file).replace(/\.[^.]+$/, ''),
+      images: presentImageCount(o.lib),
+      folders: folderStats(o.lib).map((f) => ({ ...f, available: fs.existsSync(f.path) })),
+      configs: o.lib.listConfigs().map((c) => ({
+        id: c.id, layer: c.layer, modelDir: c.modelDir, saePath: c.saePath, normalization: c.normalization,
+        nFeatures: c.nFeatures, tokens: c.tokens, images: counts.get(c.id) ?? 0,
+      })),
+      demo: o.demo,
+    };
+  };
+
+  const appState = (): AppState => ({
+    library: open ? libraryInfo(open) : null,
+    recent: recent.list().map((r) => ({
+      file: r.file, openedAt: r.openedAt, exists: fs.existsSync(r.file), name: path.basename(r.file).replace(/\.[^.]+$/, ''),
+    })),
+    demoAvailable: demoDir() !== null,
+    defaultLibraryDir: librariesDir,
+  });
+
+  const changed = (): AppState => {
+    const s = appState();
+    emit('app.state', s);
+    return s;
+  };
+
+  const closeLibrary = async (): Promise<void> => {
+    const o = open;
+    if (!o) return;
+    open = null;
+    const paused = await o.runner.stop();
+    if (paused !== null) recent.setResume(o.lib.file, paused);
+    o.lib.close();
+  };
+
+  const openLibrary = async (file: string, how: 'open' | 'create'): Promise<AppState> => {
+    const abs = path.resolve(file);
+    if (how === 'open' && !fs.existsSync(abs)) throw new UserFacingError(`${abs}: no such library file`);
+    if (how === 'create' && fs.existsSync(abs)) throw new UserFacingError(`${abs} already exists: open it instead, or choose another name`);
+    if (open?.lib.file === abs) return changed();
+    await closeLibrary();
+    const lib = Library.open(abs);
+    const demoFolder = demoDir();
+    const demo = demoFolder !== null && path.basename(abs) === DEMO_LIBRARY && lib.listFolders().some((f) => f.path === path.join(demoFolder, 'photos'));
+    const o: OpenLibrary = {
+      lib,
+      demo,
+      runner: new IndexRunner(lib, {
+        ...(opts.thumbDir === undefined ? {} : { thumbDir: opts.thumbDir }),
+        onStatus: (s) => emit('index.status', s),
+        onFinished: () => {
+          if (open === o) changed();
+        },
+      }),
+    };
+    open = o;
+    recent.touch(abs);
+    const resume = recent.takeResume(abs);
+    if (resume !== null && o.runner.status().resumable.includes(resume)) o.runner.resume(resume);
+    return changed();
+  };
+
+  const checkFolder = (p: string): string => {
+    const abs = path.resolve(p);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(abs);
+    } catch {
+      throw new UserFacingError(`${abs}: no such folder`);
+    }
+    if (!st.isDirectory()) throw new UserFacingError(`${abs}: not a folder`);
+    return abs;
+  };
+
+  const configFor = (layer: number | undefined) => {
+    const o = current();
+    return { lib: o.lib, config: resolveConfig(o.lib, layer === undefined ? {} : { layer }) };
+  };
+
+  return {
+    'engine.info': () => engine['engine.info'](),
+    'models.inspect': (input) => engine['models.inspect'](input),
+    'encode.image': (input) => engine['encode.image'](input),
+
+    'app.state': async () => appState(),
+    'library.open': ({ file }) => openLibrary(file, 'open'),
+    'library.create': ({ file }) => openLibrary(file, 'create'),
+    'library.close': async () => {
+      await closeLibrary();
+      return changed();
+    },
+    'library.forget': async ({ file }) => {
+      recent.forget(path.resolve(file));
+      return changed();
+    },
+    'folders.add': async ({ path: p }) => {
+      current().lib.addFolder(checkFolder(p));
+      return changed();
+    },
+    'folders.remove': async ({ path: p }) => {
+      current().lib.removeFolder(path.resolve(p));
+      return changed();
+    },
+
+    'index.start': async ({ model, sae, layer, folders, retryFailed }) => {
+      const o = current();
+      const roots = folders ? folders.map(checkFolder) : o.lib.listFolders().map((f) => f.path);
+      if (roots.length === 0) throw new UserFacingError('the library has no folders yet: add a photo folder first');
+      for (const r of roots) o.lib.addFolder(r);
+      const s = o.runner.start({ folders: roots, modelDir: model, sae, layer: layer ?? null, retryFailed: retryFailed ?? false });
+      changed();
+      return s;
+    },
+    'index.status': async () => (open ? open.runner.status() : { job: null, resumable: [] }),
+    'index.pause': async () => current().runner.pause(),
+    'index.resume': async ({ jobId }) => current().runner.resume(jobId),
+    'index.cancel': async () => current().runner.cancel(),
+    'index.failures': async ({ jobId }) => current().runner.failures(jobId),
+
+    'models.list': listModels,
+    'models.download': async ({ layers, vision }) => downloads.start(layers, vision),
+    'models.downloadStatus': async () => downloads.current(),
+    'models.cancelDownload': async () => downloads.cancel(),
+    'models.import': async ({ path: p, layer }) => {
+      const out = await new ModelManager().importModels(path.resolve(p), layer === undefined ? {} : { layer });
+      const names = new Set(out.imported.map((m) => m.name));
+      return { imported: (await listModels()).filter((m) => names.has(m.name)), skipped: out.skipped.map((s) => ({ path: s.path, reason: s.reason })) };
+    },
+    'models.remove': async ({ name }) => {
+      await new ModelManager().remove(name);
+      return listModels();
+    },
+    'demo.setup': async () => {
+      const dir = demoDir();
+      const manifest = dir ? await readDemoManifest(dir) : null;
+      if (!dir || !manifest) throw new UserFacingError('the offline demo is not part of this installation');
+      const file = path.join(librariesDir, DEMO_LIBRARY);
+      await openLibrary(file, fs.existsSync(file) ? 'open' : 'create');
+      const o = current();
+      const photos = path.join(dir, manifest.photos);
+      o.lib.addFolder(photos);
+      o.demo = true;
+      if (!o.runner.busy) {
+        o.runner.start({ folders: [photos], modelDir: path.join(dir, manifest.model.path), sae: path.join(dir, manifest.sae.path), layer: null, retryFailed: false });
+      }
+      return changed();
+    },
+
+    'images.list': async ({ limit, offset, folder }) => imagePage(current().lib, { limit, offset, ...(folder === undefined ? {} : { folder }) }),
+    'image.get': async ({ imageId, layer }) => {
+      const { lib, config } = configFor(layer);
+      const r = imageLatents(lib, config, imageId);
+      return {
+        imageId: r.image.id, file: r.image.path, width: r.image.width, height: r.image.height, capturedAt: r.image.capturedAt,
+        layer: config.layer, removed: r.image.status === 'removed', tokens: r.tokens, cls: r.cls, pooled: r.pooled,
+        tokenMse: r.tokenMse, mse: r.mse, ev: r.ev, l0: r.l0,
+      };
+    },
+    'gallery.get': async ({ feature, token, limit, offset, layer }) => {
+      const { lib, config } = configFor(layer);
+      const g = gallery(lib, config, feature, { token, limit, offset });
+      return { feature, layer: config.layer, token, total: g.total, items: g.items.map((i) => ({ imageId: i.imageId, file: i.file, act: i.act, token: i.token })) };
+    },
+    'metrics.get': async (input) => {
+      const { lib, config } = configFor(input?.layer);
+      const m = libraryMetrics(lib, config);
+      return {
+        layer: m.layer, normalization: m.normalization, images: m.images, tokens: m.tokens, mse: m.mse, ev: m.ev,
+        deadFraction: m.deadFraction, l0: m.l0, positionMse: m.positionMse,
+      };
+    },
+
+    media: (kind, imageId) => mediaFile(current().lib, kind, imageId, opts.thumbDir),
+    async close() {
+      downloads.cancel();
+      await closeLibrary();
+      await engine.close();
+    },
+  };
+}

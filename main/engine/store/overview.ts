@@ -1,0 +1,68 @@
+/**
+ * What the app's library screens show at a glance: per-folder and per-configuration counts and
+ * a page of photos. Aggregates only; each is one indexed query, cheap at 100k photos.
+ */
+import path from 'node:path';
+import type { Library } from './library.js';
+
+const under = (p: string, folder: string): boolean => p === folder || p.startsWith(folder.endsWith(path.sep) ? folder : folder + path.sep);
+
+export interface FolderStats {
+  path: string;
+  addedAt: number;
+  images: number;
+  failed: number;
+  /** When the last finished indexing job that covered this folder ended. */
+  indexedAt: number | null;
+}
+
+export function folderStats(lib: Library): FolderStats[] {
+  const rows = lib.statement(`
+    SELECT f.id, f.path, f.added_at AS addedAt,
+      (SELECT count(*) FROM images i WHERE i.folder_id = f.id AND i.status = 'present') AS images
+    FROM folders f WHERE f.removed_at IS NULL ORDER BY f.path`).all() as { id: number; path: string; addedAt: number; images: number }[];
+  const failures = lib.statement('SELECT path FROM failures').pluck().all() as string[];
+  const jobs = lib.statement("SELECT params, finished_at AS finishedAt FROM index_jobs WHERE state = 'done' AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 200")
+    .all() as { params: string; finishedAt: number }[];
+  const finished = jobs.map((j) => ({ folders: (JSON.parse(j.params) as { folders: string[] }).folders, at: j.finishedAt }));
+  return rows.map((r) => {
+    const covering = finished.find((j) => j.folders.some((f) => under(r.path, f)));
+    return {
+      path: r.path,
+      addedAt: r.addedAt,
+      images: r.images,
+      failed: failures.filter((p) => under(p, r.path)).length,
+      indexedAt: covering?.at ?? null,
+    };
+  });
+}
+
+export function presentImageCount(lib: Library): number {
+  return lib.statement("SELECT count(*) FROM images WHERE status = 'present'").pluck().get() as number;
+}
+
+/** Present photos with a result for each configuration. */
+export function configImageCounts(lib: Library): Map<number, number> {
+  const rows = lib.statement(`
+    SELECT r.config_id AS id, count(*) AS n FROM results r JOIN images i ON i.id = r.image_id
+    WHERE i.status = 'present' GROUP BY r.config_id`).all() as { id: number; n: number }[];
+  return new Map(rows.map((r) => [r.id, r.n]));
+}
+
+export interface ImagePageItem {
+  imageId: number;
+  file: string;
+  width: number | null;
+  height: number | null;
+}
+
+/** Present photos by path, optionally under one folder. */
+export function imagePage(lib: Library, opts: { limit: number; offset: number; folder?: string }): { total: number; items: ImagePageItem[] } {
+  const where = opts.folder === undefined ? '' : 'AND folder_id = (SELECT id FROM folders WHERE path = ? AND removed_at IS NULL)';
+  const args = opts.folder === undefined ? [] : [opts.folder];
+  const total = lib.statement(`SELECT count(*) FROM images WHERE status = 'present' ${where}`).pluck().get(...args) as number;
+  const items = lib.statement(`
+    SELECT id AS imageId, path AS file, width, height FROM images WHERE status = 'present' ${where}
+    ORDER BY path LIMIT ? OFFSET ?`).all(...args, opts.limit, opts.offset) as ImagePageItem[];
+  return { total, items };
+}
