@@ -26,8 +26,11 @@ const ENGINE_ENTRIES: Record<string, string> = {
   'preprocess-worker': 'main/engine/pipeline/preprocess-worker.ts',
   'decode-worker': 'main/engine/library/decode-worker.ts',
   'thumbnail-child': 'main/engine/library/thumbnail-child.ts',
+  'steering-worker': 'main/engine/steering/steering-worker.ts',
+  'similar-worker': 'main/engine/queries/similar-worker.ts',
   // The app's engine, in a utility process (main/electron/engine-process.ts).
   'engine-host': 'main/host/engine-host.ts',
+  'query-worker': 'main/app/query-worker.ts',
 };
 
 export default defineConfig({

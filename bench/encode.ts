@@ -28,12 +28,11 @@
  * used meanwhile; "clean" samples (others < CLEAN_OTHER_CORES) are the ones the ratios use, and a
  * ratio without clean samples on both sides is computed from all samples and flagged NOISY.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Encoder } from '../main/engine/pipeline/encoder.js';
 import { EncodePipeline, type FileResult } from '../main/engine/pipeline/encode-pipeline.js';
@@ -43,17 +42,12 @@ import { metricsFromErrors } from '../main/engine/sae/metrics.js';
 import { CLEAN_OTHER_CORES, isClean, loadAverage, maxRssMiB, median, since, snapshot, waitQuiet, type CpuSpan } from './lib/cpu.js';
 import { saeFlopsPerImage, vitFlopsPerImage } from './lib/flops.js';
 import { matmulProbe, type ProbeResult } from './lib/matmul-probe.js';
+import { ensureFullSize, MODEL_DIR, PYTHON, pythonHasTorch, ROOT, SAE_FILE, WORK } from './lib/full-size.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const WORK = path.join(ROOT, 'bench', '.work');
-const MODEL_DIR = path.join(WORK, 'clip-vit-l-14-random');
-const SAE_FILE = path.join(WORK, 'sae', '22_resid', 'bench.pt');
-const MARKER = path.join(WORK, 'full-size.json');
 const PHOTOS_DIR = path.join(ROOT, 'test', 'fixtures', 'photos');
 const RESULTS = path.join(WORK, 'encode-results.json');
 const TORCH_RESULTS = path.join(WORK, 'torch-results.json');
 const CACHE = path.join(WORK, 'cache');
-const PYTHON = '/usr/bin/python3';
 const LAYER = 22;
 
 const E2E_TARGET = 0.85;
@@ -117,34 +111,6 @@ function row(section: string, what: string, value: number | string, unit: string
 }
 
 // ---------------------------------------------------------------------------------------- inputs
-
-function fullSizeComplete(): boolean {
-  try {
-    const m = JSON.parse(readFileSync(MARKER, 'utf8')) as { files: Record<string, number> };
-    return Object.entries(m.files).every(([rel, size]) => statSync(path.join(WORK, rel)).size === size);
-  } catch {
-    return false;
-  }
-}
-
-function pythonHasTorch(): { ok: true } | { ok: false; why: string } {
-  if (!existsSync(PYTHON)) return { ok: false, why: `${PYTHON} does not exist` };
-  const r = spawnSync(PYTHON, ['-c', 'import torch, numpy, PIL'], { encoding: 'utf8' });
-  if (r.status === 0) return { ok: true };
-  return { ok: false, why: `${PYTHON} cannot import torch/numpy/PIL (${(r.stderr || '').trim().split('\n').pop() ?? ''})` };
-}
-
-function ensureFullSize(): void {
-  if (fullSizeComplete()) {
-    log(`full-size model + SAE present in ${path.relative(ROOT, WORK)} (marker ok)`);
-    return;
-  }
-  const py = pythonHasTorch();
-  if (!py.ok) throw new Error(`cannot generate the full-size benchmark model: ${py.why}`);
-  log('generating the full-size model + SAE (once, ~1.75 GB) ...');
-  const r = spawnSync(PYTHON, [path.join(ROOT, 'bench', 'make_full_size.py')], { stdio: 'inherit' });
-  if (r.status !== 0 || !fullSizeComplete()) throw new Error('bench/make_full_size.py failed');
-}
 
 function photoList(n: number): string[] {
   const found = readdirSync(PHOTOS_DIR).filter((f) => /\.(jpe?g|png|webp|gif|tiff?|heic|avif)$/i.test(f)).sort();
@@ -379,7 +345,7 @@ async function runTorch(photos: string[], maxWaitS: number, budgetS: number): Pr
 
 async function main(): Promise<void> {
   await mkdir(WORK, { recursive: true });
-  ensureFullSize();
+  ensureFullSize(log);
   const files = photoList(N_IMAGES);
   const uniquePhotos = [...new Set(files)];
   log(`photos: ${uniquePhotos.map((f) => path.basename(f)).join(', ')} -> ${files.length} per end-to-end pass`);

@@ -16,17 +16,15 @@ import type {
 import { UserFacingError } from '../engine/errors.js';
 import { demoDir, readDemoManifest } from '../engine/models/demo.js';
 import { ModelManager } from '../engine/models/manager.js';
-import { gallery } from '../engine/queries/gallery.js';
-import { imageLatents } from '../engine/queries/image.js';
-import { libraryMetrics } from '../engine/queries/metrics.js';
-import { resolveConfig } from '../engine/queries/config.js';
 import { Library } from '../engine/store/library.js';
-import { configImageCounts, folderStats, imagePage, presentImageCount } from '../engine/store/overview.js';
+import { configImageCounts, folderStats, presentImageCount } from '../engine/store/overview.js';
 import { dataDir } from '../engine/runtime/paths.js';
 import { createEngineService } from '../engine/service.js';
 import { Downloads } from './downloads.js';
 import { IndexRunner } from './index-runner.js';
 import { mediaFile, type MediaFile, type MediaKind } from './media.js';
+import { QueryPool } from './query-pool.js';
+import type { ReadMethod } from './read-queries.js';
 import { RecentLibraries } from './recent-libraries.js';
 
 export interface AppServiceOptions {
@@ -62,6 +60,7 @@ export function createAppService(emit: EventSink, opts: AppServiceOptions = {}):
   const recent = new RecentLibraries(opts.settingsFile);
   const librariesDir = opts.librariesDir ?? path.join(dataDir(), 'libraries');
   let open: OpenLibrary | null = null;
+  const queries = new QueryPool();
   const downloads = new Downloads(() => new ModelManager(), (s) => emit('models.download', s), () => undefined);
   const listModels = async () =>
     (await new ModelManager().list()).map((m) => ({
@@ -107,6 +106,7 @@ export function createAppService(emit: EventSink, opts: AppServiceOptions = {}):
     const o = open;
     if (!o) return;
     open = null;
+    await queries.release();
     const paused = await o.runner.stop();
     if (paused !== null) recent.setResume(o.lib.file, paused);
     o.lib.close();
@@ -151,10 +151,8 @@ export function createAppService(emit: EventSink, opts: AppServiceOptions = {}):
     return abs;
   };
 
-  const configFor = (layer: number | undefined) => {
-    const o = current();
-    return { lib: o.lib, config: resolveConfig(o.lib, layer === undefined ? {} : { layer }) };
-  };
+  const read = <M extends ReadMethod>(method: M) => (input: unknown) =>
+    queries.query(current().lib.file, method, input) as ReturnType<EngineImpl[M]>;
 
   return {
     'engine.info': () => engine['engine.info'](),
@@ -225,34 +223,17 @@ export function createAppService(emit: EventSink, opts: AppServiceOptions = {}):
       return changed();
     },
 
-    'images.list': async ({ limit, offset, folder }) => imagePage(current().lib, { limit, offset, ...(folder === undefined ? {} : { folder }) }),
-    'image.get': async ({ imageId, layer }) => {
-      const { lib, config } = configFor(layer);
-      const r = imageLatents(lib, config, imageId);
-      return {
-        imageId: r.image.id, file: r.image.path, width: r.image.width, height: r.image.height, capturedAt: r.image.capturedAt,
-        layer: config.layer, removed: r.image.status === 'removed', tokens: r.tokens, cls: r.cls, pooled: r.pooled,
-        tokenMse: r.tokenMse, mse: r.mse, ev: r.ev, l0: r.l0,
-      };
-    },
-    'gallery.get': async ({ feature, token, limit, offset, layer }) => {
-      const { lib, config } = configFor(layer);
-      const g = gallery(lib, config, feature, { token, limit, offset });
-      return { feature, layer: config.layer, token, total: g.total, items: g.items.map((i) => ({ imageId: i.imageId, file: i.file, act: i.act, token: i.token })) };
-    },
-    'metrics.get': async (input) => {
-      const { lib, config } = configFor(input?.layer);
-      const m = libraryMetrics(lib, config);
-      return {
-        layer: m.layer, normalization: m.normalization, images: m.images, tokens: m.tokens, mse: m.mse, ev: m.ev,
-        deadFraction: m.deadFraction, l0: m.l0, positionMse: m.positionMse,
-      };
-    },
+    // Off this thread, on read-only handles (query-worker.ts).
+    'images.list': read('images.list'),
+    'image.get': read('image.get'),
+    'gallery.get': read('gallery.get'),
+    'metrics.get': read('metrics.get'),
 
     media: (kind, imageId) => mediaFile(current().lib, kind, imageId, opts.thumbDir),
     async close() {
       downloads.cancel();
       await closeLibrary();
+      await queries.close();
       await engine.close();
     },
   };

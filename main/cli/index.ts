@@ -10,6 +10,7 @@ import { registerImage } from './commands/image.js';
 import { registerMetrics } from './commands/metrics.js';
 import { registerQuery } from './commands/query.js';
 import { registerFeatures } from './commands/features.js';
+import { registerSteer } from './commands/steer.js';
 import { registerServe } from './commands/serve.js';
 import { EXIT_UNUSABLE, reportFatal } from './exit.js';
 
@@ -36,6 +37,7 @@ registerImage(program);
 registerMetrics(program);
 registerQuery(program);
 registerFeatures(program);
+registerSteer(program);
 registerServe(program);
 
 try {

@@ -2,7 +2,8 @@
  * The engine host in an Electron utility process (its own Node process: SQLite, indexing and
  * queries never block the window), behind the same EngineClient the web mode uses.
  */
-import { utilityProcess } from 'electron';
+import { app, utilityProcess } from 'electron';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineClient } from '../host/engine-client.js';
 import type { FromHost, HostOptions } from '../host/protocol.js';
@@ -13,8 +14,14 @@ export function startEngineProcess(options: HostOptions): EngineClient {
   const child = utilityProcess.fork(script, [], {
     serviceName: 'CLIP-Scope engine',
     stdio: 'inherit',
-    // The indexer forks its thumbnail process with process.execPath: Electron, run as Node.
-    env: { ...process.env, CLIPSCOPE_HOST_OPTIONS: JSON.stringify(options), ELECTRON_RUN_AS_NODE: '1' },
+    // Not ELECTRON_RUN_AS_NODE here: it would turn this utility process into plain Node (the
+    // indexer sets it for its own thumbnail child, thumbnail-process.ts).
+    env: {
+      ...process.env,
+      CLIPSCOPE_HOST_OPTIONS: JSON.stringify(options),
+      // Installed apps carry the demo beside the archive (package.json build.extraResources).
+      ...(app.isPackaged ? { CLIPSCOPE_DEMO_DIR: path.join(process.resourcesPath, 'demo') } : {}),
+    },
   });
   let stopping = false;
   let exitFn: ((reason: string) => void) | null = null;

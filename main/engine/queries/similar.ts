@@ -2,12 +2,21 @@
  * Similar images by embedding: cosine over the stored (float16) image embeddings, brute force
  * over one contiguous Float32Array of unit vectors per config, cached per library handle and
  * rebuilt when the config's generation changes (any write to its results or to image presence).
+ *
+ * Two ways to run it: `similarImages`, synchronous, a JS loop on the caller's thread (~130 ms at
+ * 100k x 768); and `SimilarImagesIndex`, which keeps the matrix warm in a worker thread and scores
+ * with one onnxruntime MatMul (vectorised, multithreaded: ~20 ms at 100k x 768), several query
+ * vectors per call (a steering preview's before and after), never blocking the caller.
  */
+import ort from 'onnxruntime-node';
 import { UserFacingError } from '../errors.js';
+import { GraphBuilder } from '../onnx/graph-builder.js';
+import { startWorker } from '../runtime/worker-rpc.js';
 import type { Library } from '../store/library.js';
 import { unpackFloat16 } from '../store/packing.js';
 import type { ConfigRow } from '../store/rows.js';
 import { pathsOf } from './runs.js';
+import type { SimilarHandlers } from './similar-worker.js';
 
 interface EmbeddingMatrix {
   generation: number;
@@ -106,4 +115,90 @@ export function similarImages(lib: Library, config: ConfigRow, query: SimilarQue
     const paths = pathsOf(lib, pageIds);
     return pageIds.map((id, i) => ({ file: paths.get(id)!, imageId: id, score: topScore[from + i]! }));
   });
+}
+
+// ---- the worker-backed index
+
+/** The `limit` best (score, id) of `scores[r * stride + col]` over rows, ids in `skip` left out; ties keep the lower row. */
+export function topRows(scores: Float32Array, stride: number, col: number, ids: Int32Array, limit: number, skip: ReadonlySet<number>): { id: number; score: number }[] {
+  const topScore: number[] = [];
+  const topId: number[] = [];
+  for (let r = 0; r < ids.length; r++) {
+    const s = scores[r * stride + col]!;
+    if (topScore.length >= limit && s <= topScore[limit - 1]!) continue;
+    const id = ids[r]!;
+    if (skip.has(id)) continue;
+    let at = topScore.length;
+    while (at > 0 && topScore[at - 1]! < s) at--;
+    topScore.splice(at, 0, s);
+    topId.splice(at, 0, id);
+    if (topScore.length > limit) {
+      topScore.pop();
+      topId.pop();
+    }
+  }
+  return topId.map((id, i) => ({ id, score: topScore[i]! }));
+}
+
+/** scores [N, Q] = unit embeddings [N, D] x unit queries [D, Q]: MLAS's SGEMM instead of a scalar loop. */
+export function similarityGraph(): Uint8Array {
+  const g = new GraphBuilder('similar_images');
+  g.input('m', 'float32', ['images', 'dim']);
+  g.input('q', 'float32', ['dim', 'queries']);
+  g.op('MatMul', ['m', 'q'], {}, 'scores');
+  g.output('scores', 'float32', ['images', 'queries']);
+  return g.encode({ opset: 17 });
+}
+
+/** Scores every present image of the config against each query; the worker's core. Call inside lib.read. */
+export async function scoreAll(session: ort.InferenceSession, m: { ids: Int32Array; vecs: Float32Array; dim: number }, queries: readonly Float32Array[]): Promise<Float32Array> {
+  const Q = queries.length;
+  const q = new Float32Array(m.dim * Q);
+  queries.forEach((v, j) => {
+    if (v.length !== m.dim) throw new UserFacingError(`a ${v.length}-dim vector cannot be compared with ${m.dim}-dim embeddings`);
+    const u = Float32Array.from(v);
+    normalize(u);
+    for (let i = 0; i < m.dim; i++) q[i * Q + j] = u[i]!;
+  });
+  if (m.ids.length === 0) return new Float32Array(0);
+  const out = await session.run({ m: new ort.Tensor('float32', m.vecs, [m.ids.length, m.dim]), q: new ort.Tensor('float32', q, [m.dim, Q]) });
+  return out['scores']!.data as Float32Array;
+}
+
+export interface NearestQuery {
+  /** The library file. */
+  readonly db: string;
+  readonly configId: number;
+  /** Raw (not necessarily unit) embeddings; each gets its own list. */
+  readonly vectors: readonly Float32Array[];
+  readonly limit: number;
+  /** Image ids left out of every list (the query photo itself). */
+  readonly exclude?: readonly number[];
+}
+
+/**
+ * Nearest library images by cosine, from a worker thread that keeps each library config's
+ * embedding matrix warm (rebuilt only when the config's generation changes). One per process is
+ * plenty; calls are answered in order.
+ */
+export class SimilarImagesIndex {
+  private constructor(private readonly worker: ReturnType<typeof startWorker<SimilarHandlers>>) {}
+
+  static open(): SimilarImagesIndex {
+    return new SimilarImagesIndex(startWorker<SimilarHandlers>(import.meta.url, 'similar-worker'));
+  }
+
+  /** Builds (or checks) the config's matrix ahead of the first query; returns its image count. */
+  warm(db: string, configId: number): Promise<number> {
+    return this.worker.api.warm({ db, configId });
+  }
+
+  nearest(q: NearestQuery): Promise<SimilarImage[][]> {
+    return this.worker.api.nearest({ ...q, exclude: q.exclude ?? [] });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.api.close(undefined as never).catch(() => undefined);
+    await this.worker.terminate();
+  }
 }

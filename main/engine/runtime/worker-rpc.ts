@@ -7,7 +7,7 @@ type Handler = (arg: never) => Promise<unknown>;
 export type Handlers = Record<string, Handler>;
 
 interface Request { id: number; method: string; arg: unknown }
-type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string; userFacing: boolean };
+type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string; userFacing: boolean; code?: UserFacingError['code'] };
 
 /** Buffers inside a reply are moved, not copied, back to the caller. */
 export function transferablesOf(value: unknown, out: TransferListItem[] = [], seen = new Set<unknown>()): TransferListItem[] {
@@ -38,7 +38,9 @@ export function serveInWorker(handlers: Handlers): void {
         if (!fn) throw new Error(`internal: unknown worker method ${req.method}`);
         reply = { id: req.id, ok: true, value: await fn(req.arg as never) };
       } catch (e) {
-        reply = { id: req.id, ok: false, message: errorMessage(e), userFacing: e instanceof UserFacingError };
+        reply = e instanceof UserFacingError
+          ? { id: req.id, ok: false, message: errorMessage(e), userFacing: true, code: e.code }
+          : { id: req.id, ok: false, message: errorMessage(e), userFacing: false };
       }
       port.postMessage(reply, reply.ok ? transferablesOf(reply.value) : []);
     });
@@ -73,7 +75,7 @@ export function startWorker<H extends Handlers>(moduleUrl: string, name: string)
     if (!p) return;
     pending.delete(r.id);
     if (r.ok) p.resolve(r.value);
-    else p.reject(r.userFacing ? new UserFacingError(r.message) : new Error(r.message));
+    else p.reject(r.userFacing ? new UserFacingError(r.message).withCode(r.code ?? 'failed') : new Error(r.message));
   });
   worker.on('error', (e) => failAll(e));
   worker.on('exit', (code) => failAll(new Error(`the ${name} worker stopped (exit code ${code})`)));

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { similarImages } from '../../../main/engine/queries/similar.js';
+import { similarImages, SimilarImagesIndex } from '../../../main/engine/queries/similar.js';
 import { Library, type ConfigRow } from '../../../main/engine/store/library.js';
 import { packFloat16, unpackFloat16 } from '../../../main/engine/store/packing.js';
 import { addSyntheticImages, rng, SYNTH, syntheticResult, tempDir } from '../store/helpers.js';
@@ -15,7 +15,12 @@ beforeAll(async () => {
   ids = [...addSyntheticImages(lib, config, 300, 41).keys()];
   lib.markRemoved(ids.slice(0, 10));
 });
-afterAll(() => lib?.close());
+afterAll(async () => {
+  lib?.close();
+  await index?.close();
+});
+
+let index: SimilarImagesIndex | undefined;
 
 function embedding(id: number): Float32Array {
   return unpackFloat16(lib.db.prepare('SELECT l.embedding FROM results r JOIN latents l ON l.result_id = r.id WHERE r.config_id = ? AND r.image_id = ?')
@@ -57,5 +62,35 @@ describe('similar images', () => {
     expect(top).toMatchObject({ imageId: img.id, file: '/photos/new/twin.jpg' });
     expect(top.score).toBeCloseTo(1, 3);
     expect(() => similarImages(lib, config, { vector: new Float32Array(3) })).toThrow(/3-dim vector/);
+  });
+});
+
+describe('the similar-images index (worker, warm matrix, one MatMul)', () => {
+  it('ranks as brute force does, for several vectors at once, leaving out the excluded images', async () => {
+    index = SimilarImagesIndex.open();
+    const q = ids[60]!;
+    const v = Float32Array.from({ length: SYNTH.embeddingDim }, (_, i) => Math.cos(3 * i));
+    const [a, b] = await index.nearest({ db: lib.file, configId: config.id, vectors: [embedding(q), v], limit: 15, exclude: [q] });
+    const wantA = brute(embedding(q), q).slice(0, 15);
+    expect(a!.map((g) => g.imageId)).toEqual(wantA.map((w) => w.imageId));
+    a!.forEach((g, i) => expect(g.score).toBeCloseTo(wantA[i]!.score, 5));
+    expect(a![0]!.file).toBe(lib.imageById(a![0]!.imageId)!.path);
+    expect(b!.map((g) => g.imageId)).toEqual(brute(v, -1).slice(0, 15).map((w) => w.imageId));
+    // The same answer as the synchronous path, which the other queries use.
+    expect(a).toEqual(similarImages(lib, config, { imageId: q }, { limit: 15 }).map((g) => ({ ...g, score: expect.closeTo(g.score, 5) as unknown as number })));
+  });
+
+  it('follows writes (the generation) and rejects vectors of the wrong width', async () => {
+    index ??= SimilarImagesIndex.open();
+    const before = await index.warm(lib.file, config.id);
+    const v = Float32Array.from({ length: SYNTH.embeddingDim }, (_, i) => Math.sin(7 * i + 1));
+    const folder = lib.addFolder('/photos/newer');
+    const img = lib.insertImage({ path: '/photos/newer/twin.jpg', folderId: folder.id, size: 1, mtimeMs: 1, hash: 'twin2', width: null, height: null, capturedAt: null });
+    lib.writeResults(config.id, [{ ...syntheticResult(rng(2), img.id, config), embedding: unpackFloat16(packFloat16(v.map((x) => x * -2))) }]);
+    expect(await index.warm(lib.file, config.id)).toBe(before + 1);
+    const [near] = await index.nearest({ db: lib.file, configId: config.id, vectors: [v.map((x) => -x)], limit: 2 });
+    expect(near![0]).toMatchObject({ imageId: img.id, file: '/photos/newer/twin.jpg' });
+    expect(near![0]!.score).toBeCloseTo(1, 3);
+    await expect(index.nearest({ db: lib.file, configId: config.id, vectors: [new Float32Array(3)], limit: 2 })).rejects.toThrow(/3-dim vector/);
   });
 });

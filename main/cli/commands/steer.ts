@@ -1,0 +1,158 @@
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { ImageError, UserFacingError } from '../../engine/errors.js';
+import { indexedConfigs, openLibrary } from '../../engine/queries/config.js';
+import { SimilarImagesIndex, type SimilarImage } from '../../engine/queries/similar.js';
+import { parseProvider } from '../../engine/runtime/providers.js';
+import type { Edit, TokenScope } from '../../engine/steering/edits.js';
+import { Steering, type SteererInfo } from '../../engine/steering/steering.js';
+import { EXIT_SOME_FAILED, writeOut } from '../exit.js';
+import { parseLayer, parsePositiveInt } from '../options.js';
+import { num } from './query.js';
+
+interface SteerOptions {
+  model: string;
+  sae: string;
+  layer?: number;
+  provider: string;
+  db?: string;
+  neighbours: number;
+  json?: boolean;
+}
+
+const NUMBER = String.raw`[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?`;
+
+/** "F=V[@TOKENS]": TOKENS is cls, all (the default) or comma-separated token indices. */
+export function parseEdit(spec: string, kind: 'value' | 'scale'): Edit {
+  const m = new RegExp(`^(\\d+)=(${NUMBER})(?:@(cls|all|\\d+(?:,\\d+)*))?$`, 'i').exec(spec.trim());
+  if (!m) {
+    const what = kind === 'value' ? 'FEATURE=VALUE' : 'FEATURE=FACTOR';
+    throw new InvalidArgumentError(`"${spec}" is not ${what}[@TOKENS] (TOKENS: cls, all or token indices such as 0,5,17)`);
+  }
+  const tokens: TokenScope = m[3] === undefined ? 'all' : /^(cls|all)$/i.test(m[3]) ? (m[3].toLowerCase() as 'cls' | 'all') : m[3].split(',').map(Number);
+  const feature = Number(m[1]);
+  const amount = Number(m[2]);
+  return kind === 'value' ? { feature, value: amount, tokens } : { feature, scale: amount, tokens };
+}
+
+/** The edit as the JSON contract prints it: {"feature", "value" | "scale", "tokens"}. */
+function editJson(e: Edit): Record<string, unknown> {
+  return 'value' in e ? { feature: e.feature, value: e.value, tokens: e.tokens } : { feature: e.feature, scale: e.scale, tokens: e.tokens };
+}
+
+function describeEdit(e: Edit): string {
+  const on = e.tokens === 'cls' ? 'CLS' : e.tokens === 'all' ? 'all tokens' : `tokens ${(e.tokens as number[]).join(',')}`;
+  return 'value' in e ? `set #${e.feature} = ${e.value} on ${on}` : `scale #${e.feature} x ${e.scale} on ${on}`;
+}
+
+interface Neighbours { before: SimilarImage[]; after: SimilarImage[] }
+
+/**
+ * The photo's nearest library images before and after the edit. Any configuration of the same
+ * model holds the same embeddings; the one of this model folder (and layer) is preferred.
+ */
+async function neighbours(db: string, info: SteererInfo, image: string, vectors: [Float32Array, Float32Array], limit: number): Promise<Neighbours> {
+  const lib = openLibrary(db, { readonly: true });
+  let configId: number;
+  let exclude: number[];
+  try {
+    const fits = indexedConfigs(lib).filter((c) => c.embeddingDim === info.embeddingDim);
+    const rank = (c: (typeof fits)[number]): number => (path.resolve(c.modelDir) === info.modelDir ? 2 : 0) + (c.layer === info.layer ? 1 : 0);
+    const best = fits.sort((a, b) => rank(b) - rank(a) || a.id - b.id)[0];
+    if (!best) throw new UserFacingError(`${lib.file} holds no indexed images with ${info.embeddingDim}-dim embeddings (index them with this model first)`);
+    configId = best.id;
+    const self = lib.imageByPath(image);
+    exclude = self ? [self.id] : [];
+  } finally {
+    lib.close();
+  }
+  const index = SimilarImagesIndex.open();
+  try {
+    const [before, after] = await index.nearest({ db, configId, vectors, limit, exclude });
+    return { before: before!, after: after! };
+  } finally {
+    await index.close();
+  }
+}
+
+/** "=", "up 2", "down 1" or "new" for each image of the after list. */
+function rankChange(n: Neighbours, i: number): string {
+  const was = n.before.findIndex((b) => b.imageId === n.after[i]!.imageId);
+  if (was < 0) return 'new';
+  return was === i ? '=' : was > i ? `up ${was - i}` : `down ${i - was}`;
+}
+
+function summary(file: string, info: SteererInfo, edits: readonly Edit[], r: { cosine: number; l2: number; recon: number }, n: Neighbours | null): string {
+  const lines = [
+    `${file} at layer ${info.layer} (${info.provider})`,
+    ...edits.map((e) => `  ${describeEdit(e)}`),
+    `  cosine to the original embedding ${r.cosine.toFixed(6)}   L2 change ${num(r.l2)}   reconstruction cosine ${r.recon.toFixed(6)}`,
+  ];
+  if (n) {
+    lines.push('  nearest photos before:');
+    n.before.forEach((b, i) => lines.push(`    ${String(i + 1).padStart(3)}  ${b.score.toFixed(4)}  ${b.file}`));
+    lines.push('  after:');
+    n.after.forEach((a, i) => lines.push(`    ${String(i + 1).padStart(3)}  ${a.score.toFixed(4)}  ${a.file}  (${rankChange(n, i)})`));
+    const gone = n.before.filter((b) => !n.after.some((a) => a.imageId === b.imageId));
+    if (gone.length) lines.push(`  gone: ${gone.map((g) => g.file).join(', ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerSteer(program: Command): void {
+  // --set and --scale feed one list, so edits apply in command-line order (commander parses in order).
+  const ordered: Edit[] = [];
+  const edits = (kind: 'value' | 'scale') => (spec: string): Edit[] => {
+    ordered.push(parseEdit(spec, kind));
+    return ordered;
+  };
+  program
+    .command('steer')
+    .description("edit SAE features on a photo's tokens at a layer, run the rest of CLIP, and show how its embedding (and nearest library photos) change")
+    .argument('<image>', 'image file')
+    .requiredOption('--model <dir>', 'Hugging Face CLIP model folder (config.json, weights, preprocessor_config.json)')
+    .requiredOption('--sae <path>', 'CLIP-Scope .pt checkpoint or SAELens folder')
+    .option('--layer <L>', 'residual-stream layer (default: the layer the SAE records)', parseLayer)
+    .option('--provider <name>', 'execution provider: auto, cpu, webgpu, cuda, dml, coreml', 'auto')
+    .option('--set <F=V[@TOKENS]>', 'set feature F to V (0 ablates) on TOKENS: cls, all (default) or indices 0,5,17 (0 = CLS); repeatable', edits('value'))
+    .option('--scale <F=S[@TOKENS]>', "multiply feature F's activation by S on TOKENS; repeatable", edits('scale'))
+    .option('--db <file>', 'library whose nearest photos to list before and after')
+    .option('--neighbours <n>', 'nearest photos to list (with --db)', parsePositiveInt, 10)
+    .option('--json', 'one JSON object')
+    .action(async (image: string, opts: SteerOptions) => {
+      const all = ordered;
+      if (all.length === 0) throw new UserFacingError('give at least one edit: --set F=V[@TOKENS] or --scale F=S[@TOKENS]');
+      const steering = await Steering.open({ modelDir: opts.model, sae: opts.sae, provider: parseProvider(opts.provider), ...(opts.layer === undefined ? {} : { layer: opts.layer }) });
+      try {
+        const source = { file: image };
+        let result;
+        let photo;
+        try {
+          [result] = await steering.preview(source, [all]);
+          photo = await steering.photo(source);
+        } catch (e) {
+          if (!(e instanceof ImageError)) throw e;
+          process.stderr.write(`clipscope: ${e.message}\n`);
+          process.exitCode = EXIT_SOME_FAILED;
+          return;
+        }
+        const n = opts.db ? await neighbours(opts.db, steering.info, image, [photo.original, result!.embedding], opts.neighbours) : null;
+        if (opts.json) {
+          await writeOut(`${JSON.stringify({
+            file: image,
+            layer: steering.info.layer,
+            edits: all.map(editJson),
+            embedding: Array.from(result!.embedding),
+            original_embedding: Array.from(photo.original),
+            cosine: result!.cosine,
+            reconstruction_cosine: photo.reconstructionCosine,
+            ...(n ? { neighbours: { before: n.before.map((b) => ({ file: b.file, score: b.score })), after: n.after.map((a) => ({ file: a.file, score: a.score })) } } : {}),
+          })}\n`);
+        } else {
+          await writeOut(summary(image, steering.info, all, { cosine: result!.cosine, l2: result!.l2, recon: photo.reconstructionCosine }, n));
+        }
+      } finally {
+        await steering.close();
+      }
+    });
+}
