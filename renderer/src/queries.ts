@@ -1,0 +1,88 @@
+/**
+ * Engine data for the views, cached by react-query and kept current by the engine's events:
+ * `app.state` and `index.status` events replace those queries' data, and a change of library,
+ * folders or results invalidates the library's read queries (keys starting with 'lib').
+ */
+import { useEffect, useSyncExternalStore } from 'react';
+import { QueryClient, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { AppState } from '../../common/contract/library-schemas.js';
+import type { IndexStatus } from '../../common/contract/indexing-schemas.js';
+import { currentConnection, engine, onConnection, onEngineEvent } from './platform.js';
+
+export const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: { retry: false, refetchOnWindowFocus: false, staleTime: 30_000 },
+    mutations: { retry: false },
+  },
+});
+
+export const keys = {
+  appState: ['app.state'] as const,
+  indexStatus: ['index.status'] as const,
+  models: ['models.list'] as const,
+  /** Everything read from the open library; invalidated when it changes. */
+  lib: ['lib'] as const,
+};
+
+export function useAppState() {
+  return useQuery({ queryKey: keys.appState, queryFn: () => engine['app.state'](undefined), staleTime: Infinity });
+}
+
+export function useIndexStatus(enabled = true) {
+  return useQuery({ queryKey: keys.indexStatus, queryFn: () => engine['index.status'](undefined), staleTime: Infinity, enabled });
+}
+
+export function useModels() {
+  return useQuery({ queryKey: keys.models, queryFn: () => engine['models.list'](undefined) });
+}
+
+/** The library's current failures (latest reason per file), kept fresh by index.status events. */
+export function useFailures() {
+  return useQuery({ queryKey: [...keys.lib, 'failures'], queryFn: () => engine['index.failures']({}) });
+}
+
+/** Puts the answer of a call that returns the whole app state into the cache. */
+export function setAppState(state: AppState): void {
+  const before = queryClient.getQueryData<AppState>(keys.appState);
+  queryClient.setQueryData(keys.appState, state);
+  if (libraryChanged(before, state)) void queryClient.invalidateQueries({ queryKey: keys.lib });
+  if (before?.library?.file !== state.library?.file) void queryClient.invalidateQueries({ queryKey: keys.indexStatus });
+}
+
+export function setIndexStatus(status: IndexStatus): void {
+  const before = queryClient.getQueryData<IndexStatus>(keys.indexStatus);
+  queryClient.setQueryData(keys.indexStatus, status);
+  const a = before?.job;
+  const b = status.job;
+  if (a?.id !== b?.id || a?.state !== b?.state || a?.failed !== b?.failed || (a?.phase !== b?.phase && b?.phase === 'done')) {
+    void queryClient.invalidateQueries({ queryKey: [...keys.lib, 'failures'] });
+  }
+  if (a && b && a.id === b.id && a.state !== b.state && b.state !== 'running') {
+    void queryClient.invalidateQueries({ queryKey: keys.lib });
+  }
+}
+
+function libraryChanged(a: AppState | undefined, b: AppState): boolean {
+  const x = a?.library;
+  const y = b.library;
+  if (!x || !y) return x !== y;
+  return (
+    x.file !== y.file ||
+    x.images !== y.images ||
+    JSON.stringify(x.folders) !== JSON.stringify(y.folders) ||
+    JSON.stringify(x.configs) !== JSON.stringify(y.configs)
+  );
+}
+
+/** Follows the engine's events for the life of the page. */
+export function useEngineEvents(): void {
+  const client = useQueryClient();
+  useEffect(() => {
+    const offs = [onEngineEvent('app.state', setAppState), onEngineEvent('index.status', setIndexStatus)];
+    return () => offs.forEach((off) => off());
+  }, [client]);
+}
+
+export function useConnection() {
+  return useSyncExternalStore(onConnection, currentConnection);
+}

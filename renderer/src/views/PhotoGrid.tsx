@@ -1,0 +1,132 @@
+/**
+ * The library's photos as a virtualised grid of square thumbnails (the model's centre crop is the
+ * thumbnail's centre square, so `object-fit: cover` shows what the model saw). Rows outside the
+ * viewport are not in the DOM; pages of 200 ids are fetched as rows come into view.
+ */
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { Link } from '@tanstack/react-router';
+import { engine, mediaUrl } from '../platform.js';
+import { keys, useFailures } from '../queries.js';
+import { ErrorMessage, EmptyState } from '../ui/bits.js';
+import { baseName, count } from '../ui/format.js';
+import { ImageOff } from 'lucide-react';
+
+const PAGE = 200;
+const MIN_TILE = 148;
+const GAP = 6;
+
+function usePage(libraryFile: string, folder: string | undefined, page: number) {
+  return useQuery({
+    queryKey: [...keys.lib, 'images', libraryFile, folder ?? null, page],
+    queryFn: () => engine['images.list']({ limit: PAGE, offset: page * PAGE, folder }),
+    staleTime: 60_000,
+  });
+}
+
+export function PhotoGrid({ libraryFile, folder, expected }: { libraryFile: string; folder: string | undefined; expected: number }) {
+  const first = usePage(libraryFile, folder, 0);
+  // Files whose indexing failed have no thumbnail: their tiles say why instead of asking for one.
+  const failures = useFailures();
+  const failed = useMemo(() => new Map((failures.data ?? []).map((f) => [f.file, f.error])), [failures.data]);
+  const scroller = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(0);
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setWidth(el.clientWidth));
+    ro.observe(el);
+    setWidth(el.clientWidth);
+    return () => ro.disconnect();
+  }, []);
+  const total = first.data?.total ?? 0;
+  const columns = Math.max(1, Math.floor((width - 2 * GAP + GAP) / (MIN_TILE + GAP)));
+  const tile = width > 0 ? Math.floor((width - 2 * GAP - (columns - 1) * GAP) / columns) : MIN_TILE;
+  const rows = Math.ceil(total / columns);
+  const virtualizer = useVirtualizer({
+    count: rows,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => tile + GAP,
+    overscan: 3,
+  });
+  useEffect(() => virtualizer.measure(), [tile, virtualizer]);
+
+  return (
+    <div className="grid-scroll" ref={scroller} data-testid="photo-grid" data-total={total}>
+      <ErrorMessage error={first.error} title="The photos could not be listed." />
+      {first.data && total === 0 && (
+        <EmptyState icon={<ImageOff size={28} />} title={expected === 0 ? 'No photos indexed yet' : 'No photos here'}>
+          <p>{expected === 0 ? 'Press Index to find and encode the photos in the folders on the right.' : 'This folder has no photos in the library.'}</p>
+        </EmptyState>
+      )}
+      {total > 0 && (failures.data !== undefined || failures.isError) && (
+        <>
+          <div className="grid-caption muted small">{count(total, 'photo')}</div>
+          <div className="grid-inner" style={{ height: virtualizer.getTotalSize() }} role="list" aria-label="Photos">
+            {virtualizer.getVirtualItems().map((row) => (
+              <div
+                key={row.key}
+                className="grid-row"
+                style={{ transform: `translateY(${row.start}px)`, height: tile, gap: GAP, paddingInline: GAP }}
+              >
+                {Array.from({ length: Math.min(columns, total - row.index * columns) }, (_, c) => (
+                  <Tile key={c} index={row.index * columns + c} size={tile} libraryFile={libraryFile} folder={folder} failed={failed} />
+                ))}
+              </div>
+            ))}
+          </div>
+        </>
+      )}
+    </div>
+  );
+}
+
+interface TileProps {
+  index: number;
+  size: number;
+  libraryFile: string;
+  folder: string | undefined;
+  failed: Map<string, string>;
+}
+
+function Tile({ index, size, libraryFile, folder, failed: failures }: TileProps) {
+  const page = usePage(libraryFile, folder, Math.floor(index / PAGE));
+  const item = page.data?.items[index % PAGE];
+  const [failed, setFailed] = useState(false);
+  if (!item) return <div className="tile tile-loading" style={{ width: size, height: size }} role="listitem" />;
+  const name = baseName(item.file);
+  const reason = failures.get(item.file);
+  if (reason !== undefined) {
+    return (
+      <div className="tile tile-failed" style={{ width: size, height: size }} role="listitem" title={`${item.file}\n${reason}`} data-failed-file={item.file}>
+        <span className="tile-missing">
+          <ImageOff size={20} aria-hidden />
+          <span>{name}</span>
+          <span>could not be read</span>
+        </span>
+      </div>
+    );
+  }
+  return (
+    <Link
+      to="/image/$imageId"
+      params={{ imageId: String(item.imageId) }}
+      className="tile"
+      style={{ width: size, height: size }}
+      role="listitem"
+      title={`${item.file}${item.width && item.height ? `\n${item.width} × ${item.height} px` : ''}`}
+      aria-label={name}
+      data-image-id={item.imageId}
+    >
+      {failed ? (
+        <span className="tile-missing">
+          <ImageOff size={20} aria-hidden /> No thumbnail
+        </span>
+      ) : (
+        <img src={mediaUrl('thumb', item.imageId)} alt={name} loading="lazy" decoding="async" draggable={false} onError={() => setFailed(true)} />
+      )}
+      <span className="tile-name">{name}</span>
+    </Link>
+  );
+}
