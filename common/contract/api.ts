@@ -30,6 +30,14 @@ import {
   ModelNameRequestSchema,
 } from './models-schemas.js';
 import {
+  FeatureDetailsSchema,
+  FeatureHeatRequestSchema,
+  FeatureHeatSchema,
+  FeatureInfoSchema,
+  FeatureRequestSchema,
+  FeatureSearchRequestSchema,
+  FeatureSearchResultSchema,
+  LabelRequestSchema,
   GalleryRequestSchema,
   GalleryResultSchema,
   ImageDetailsSchema,
@@ -39,6 +47,7 @@ import {
   LibraryMetricsSchema,
   MetricsRequestSchema,
 } from './explore-schemas.js';
+import { SteerRequestSchema, SteerResultSchema } from './steering-schemas.js';
 
 export interface MethodSchemas {
   readonly input: z.ZodType;
@@ -87,6 +96,15 @@ export const ApiContract = {
   'image.get': { input: ImageRequestSchema, output: ImageDetailsSchema },
   'gallery.get': { input: GalleryRequestSchema, output: GalleryResultSchema },
   'metrics.get': { input: MetricsRequestSchema, output: LibraryMetricsSchema },
+  'features.search': { input: FeatureSearchRequestSchema, output: FeatureSearchResultSchema },
+  'feature.details': { input: FeatureRequestSchema, output: FeatureDetailsSchema },
+  /** One feature's per-token activations on a page of photos (the gallery tiles' heatmaps). */
+  'feature.heat': { input: FeatureHeatRequestSchema, output: FeatureHeatSchema },
+  /** Sets a feature's label and / or note (kept per SAE, exported as JSON by the CLI). */
+  'labels.set': { input: LabelRequestSchema, output: FeatureInfoSchema },
+
+  /** Runs the rest of CLIP on the photo with its features edited (the model runs: a worker). */
+  'steer.preview': { input: SteerRequestSchema, output: SteerResultSchema },
 } as const satisfies { readonly [M in ApiMethod]: MethodSchemas };
 
 /** What a caller passes (defaults may be left out). */

@@ -99,3 +99,93 @@ export const ImageListSchema = z.object({
   })),
 });
 export type ImageList = z.infer<typeof ImageListSchema>;
+
+export const FeatureInfoSchema = z.object({
+  feature: nonNegativeInt,
+  /** Present photos where it is active (> 0) on some token. */
+  images: nonNegativeInt,
+  /** Tokens where it is active. */
+  tokens: nonNegativeInt,
+  /** Activation density: active tokens / all tokens of the library's photos. */
+  frequency: z.number().nonnegative(),
+  /** images / all photos. */
+  imageFraction: z.number().nonnegative(),
+  maxAct: z.number(),
+  /** Mean activation over the tokens where it is active. */
+  meanAct: z.number(),
+  dead: z.boolean(),
+  /** Active on at least 10% of tokens. */
+  dense: z.boolean(),
+  label: z.string(),
+  note: z.string(),
+});
+export type FeatureInfo = z.infer<typeof FeatureInfoSchema>;
+
+export const FeatureSearchRequestSchema = z.strictObject({
+  /** Only these features. */
+  features: z.array(nonNegativeInt).max(65_536).optional(),
+  /** Contained in the label or the note. */
+  text: z.string().max(200).optional(),
+  minFrequency: z.number().min(0).max(1).optional(),
+  maxFrequency: z.number().min(0).max(1).optional(),
+  dead: z.boolean().optional(),
+  dense: z.boolean().optional(),
+  sort: z.enum(['frequency', 'max', 'id']).default('frequency'),
+  ascending: z.boolean().optional(),
+  limit: z.int().positive().max(1000).default(100),
+  offset: nonNegativeInt.default(0),
+  ...layerChoice,
+});
+export type FeatureSearchRequest = z.input<typeof FeatureSearchRequestSchema>;
+
+export const FeatureSearchResultSchema = z.object({
+  layer: nonNegativeInt,
+  nFeatures: z.int().positive(),
+  /** The statistics predate the latest indexing (they are refreshed at the end of each run). */
+  stale: z.boolean(),
+  libraryImages: nonNegativeInt,
+  libraryTokens: nonNegativeInt,
+  /** Matches before limit / offset. */
+  total: nonNegativeInt,
+  items: z.array(FeatureInfoSchema),
+});
+export type FeatureSearchResult = z.infer<typeof FeatureSearchResultSchema>;
+
+export const FeatureRequestSchema = z.strictObject({ feature: nonNegativeInt, ...layerChoice });
+
+export const FeatureDetailsSchema = FeatureInfoSchema.extend({
+  layer: nonNegativeInt,
+  nFeatures: z.int().positive(),
+  stale: z.boolean(),
+  /** Activation histogram over the tokens where it is active: bins [lo, hi). */
+  histogram: z.array(z.object({ lo: z.number(), hi: z.number(), count: nonNegativeInt })),
+});
+export type FeatureDetails = z.infer<typeof FeatureDetailsSchema>;
+
+export const FeatureHeatRequestSchema = z.strictObject({
+  feature: nonNegativeInt,
+  /** A page of photos (a gallery page): one call for all their heatmaps. */
+  imageIds: z.array(z.int().positive()).min(1).max(200),
+  ...layerChoice,
+});
+
+export const FeatureHeatSchema = z.object({
+  feature: nonNegativeInt,
+  layer: nonNegativeInt,
+  images: z.array(z.object({
+    imageId: z.int().positive(),
+    /** Tokens (0 = CLS, 1..256 patches row-major) where the feature has a latent, and its values there. */
+    tokens: z.array(nonNegativeInt),
+    values: z.array(z.number()),
+    /** Its strongest token in this photo; null when it has no latent here. */
+    peak: nonNegativeInt.nullable(),
+  })),
+});
+export type FeatureHeat = z.infer<typeof FeatureHeatSchema>;
+
+export const LabelRequestSchema = z.strictObject({
+  feature: nonNegativeInt,
+  label: z.string().max(200).optional(),
+  note: z.string().max(5000).optional(),
+  ...layerChoice,
+});

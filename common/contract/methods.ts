@@ -32,6 +32,11 @@ export const API_METHODS = [
   'image.get',
   'gallery.get',
   'metrics.get',
+  'features.search',
+  'feature.details',
+  'feature.heat',
+  'labels.set',
+  'steer.preview',
 ] as const;
 
 export type ApiMethod = (typeof API_METHODS)[number];

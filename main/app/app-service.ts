@@ -26,6 +26,10 @@ import { mediaFile, type MediaFile, type MediaKind } from './media.js';
 import { QueryPool } from './query-pool.js';
 import type { ReadMethod } from './read-queries.js';
 import { RecentLibraries } from './recent-libraries.js';
+import { SteerService } from './steer-service.js';
+import { setLabel } from '../engine/queries/labels.js';
+import { resolveConfig } from '../engine/queries/config.js';
+import { searchFeatures } from '../engine/queries/features.js';
 
 export interface AppServiceOptions {
   /** The library to open at start (`clipscope serve --db`). */
@@ -61,6 +65,7 @@ export function createAppService(emit: EventSink, opts: AppServiceOptions = {}):
   const librariesDir = opts.librariesDir ?? path.join(dataDir(), 'libraries');
   let open: OpenLibrary | null = null;
   const queries = new QueryPool();
+  const steer = new SteerService();
   const downloads = new Downloads(() => new ModelManager(), (s) => emit('models.download', s), () => undefined);
   const listModels = async () =>
     (await new ModelManager().list()).map((m) => ({
@@ -228,12 +233,25 @@ export function createAppService(emit: EventSink, opts: AppServiceOptions = {}):
     'image.get': read('image.get'),
     'gallery.get': read('gallery.get'),
     'metrics.get': read('metrics.get'),
+    'features.search': read('features.search'),
+    'feature.details': read('feature.details'),
+    'feature.heat': read('feature.heat'),
+    'labels.set': async ({ feature, label, note, layer }) => {
+      const lib = current().lib;
+      const config = resolveConfig(lib, layer === undefined ? {} : { layer });
+      setLabel(lib, config, feature, { ...(label === undefined ? {} : { label }), ...(note === undefined ? {} : { note }) });
+      const info = searchFeatures(lib, config, { features: [feature], limit: 1 }).items[0];
+      if (!info) throw new UserFacingError(`feature ${feature} has no statistics in this library yet`).withCode('not-found');
+      return info;
+    },
+    'steer.preview': (input) => steer.preview(current().lib, input),
 
     media: (kind, imageId) => mediaFile(current().lib, kind, imageId, opts.thumbDir),
     async close() {
       downloads.cancel();
       await closeLibrary();
       await queries.close();
+      await steer.close();
       await engine.close();
     },
   };

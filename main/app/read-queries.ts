@@ -4,7 +4,9 @@
  */
 import type { ApiOutput, ApiParsedInput } from '../../common/contract/index.js';
 import { resolveConfig } from '../engine/queries/config.js';
+import { featureDetails, searchFeatures } from '../engine/queries/features.js';
 import { gallery } from '../engine/queries/gallery.js';
+import { featureHeat } from '../engine/queries/heat.js';
 import { imageLatents } from '../engine/queries/image.js';
 import { libraryMetrics } from '../engine/queries/metrics.js';
 import type { Library } from '../engine/store/library.js';
@@ -39,6 +41,27 @@ export const readQueries = {
       layer: m.layer, normalization: m.normalization, images: m.images, tokens: m.tokens, mse: m.mse, ev: m.ev,
       deadFraction: m.deadFraction, l0: m.l0, positionMse: m.positionMse,
     };
+  },
+
+  'features.search'(lib: Library, { layer, features, text, minFrequency, maxFrequency, dead, dense, sort, ascending, limit, offset }: ApiParsedInput<'features.search'>): ApiOutput<'features.search'> {
+    const config = configFor(lib, layer);
+    const opt = <K extends string, V>(k: K, v: V | undefined) => (v === undefined ? {} : { [k]: v }) as Partial<Record<K, V>>;
+    const r = searchFeatures(lib, config, {
+      sort, limit, offset,
+      ...opt('features', features), ...opt('text', text), ...opt('minFrequency', minFrequency), ...opt('maxFrequency', maxFrequency),
+      ...opt('dead', dead), ...opt('dense', dense), ...opt('ascending', ascending),
+    });
+    return { layer: config.layer, nFeatures: config.nFeatures, stale: r.stale, libraryImages: r.libraryImages, libraryTokens: r.libraryTokens, total: r.total, items: r.items };
+  },
+
+  'feature.details'(lib: Library, { feature, layer }: ApiParsedInput<'feature.details'>): ApiOutput<'feature.details'> {
+    const config = configFor(lib, layer);
+    return { ...featureDetails(lib, config, feature), layer: config.layer, nFeatures: config.nFeatures };
+  },
+
+  'feature.heat'(lib: Library, { feature, imageIds, layer }: ApiParsedInput<'feature.heat'>): ApiOutput<'feature.heat'> {
+    const config = configFor(lib, layer);
+    return { feature, layer: config.layer, images: featureHeat(lib, config, feature, imageIds) };
   },
 };
 

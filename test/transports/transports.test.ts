@@ -4,92 +4,36 @@
  * adapter (handlers invoked with a fake event, payloads structured-cloned as Electron does) and
  * by the HTTP server on 127.0.0.1. The same calls give the same envelopes, errors included.
  */
-import fs from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_METHODS, type ApiEvent, type ApiResult, type IndexStatus } from '../../common/contract/index.js';
-import { startEngineThread, type EngineClient } from '../../main/host/engine-client.js';
+import { API_METHODS, type IndexStatus } from '../../common/contract/index.js';
+import type { EngineClient } from '../../main/host/engine-client.js';
 import { gallery } from '../../main/engine/queries/gallery.js';
 import { resolveConfig } from '../../main/engine/queries/config.js';
 import { Library } from '../../main/engine/store/library.js';
-import { createHttpApp, TOKEN_HEADER } from '../../main/transports/http.js';
-import { forwardEvents, registerIpcHandlers, type IpcHandleRegistry } from '../../main/transports/ipc.js';
+import { TOKEN_HEADER } from '../../main/transports/http.js';
+import { forwardEvents } from '../../main/transports/ipc.js';
+import { envelope, startTransports, type MemoryIpc, type Transports } from './harness.js';
 
-class MemoryIpc implements IpcHandleRegistry {
-  readonly handlers = new Map<string, (event: unknown, payload: unknown) => unknown>();
-  handle(channel: string, fn: (event: unknown, payload: unknown) => unknown): void {
-    if (this.handlers.has(channel)) throw new Error(`a second handler for ${channel}`);
-    this.handlers.set(channel, fn);
-  }
-  async invoke(channel: string, payload: unknown, event: unknown = { senderFrame: 'app' }): Promise<unknown> {
-    const fn = this.handlers.get(channel);
-    if (!fn) throw new Error(`no handler for ${channel}`);
-    return structuredClone(await fn(event, structuredClone(payload)));
-  }
-}
-
-type Call = (method: string, payload?: unknown) => Promise<ApiResult<unknown> & { status?: number }>;
-
+let t: Transports;
 let tmp: string;
 let engine: EngineClient;
-let server: ServerType;
 let port: number;
-const token = 'test-token-0123456789abcdef';
-const ipc = new MemoryIpc();
+let token: string;
+let ipc: MemoryIpc;
 
 beforeAll(async () => {
-  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'clipscope-transports-'));
-  process.env['CLIPSCOPE_DATA_DIR'] = path.join(tmp, 'data');
-  engine = startEngineThread({ settingsFile: path.join(tmp, 'settings.json'), librariesDir: path.join(tmp, 'libraries'), thumbDir: path.join(tmp, 'thumbs') });
-  await engine.ready;
-  registerIpcHandlers(ipc, engine, { acceptSender: (e) => (e as { senderFrame: string }).senderFrame === 'app' });
-  const app = createHttpApp({ engine, token, port: () => port, rendererDir: path.join(tmp, 'no-renderer') });
-  server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
-  });
-  port = (server.address() as AddressInfo).port;
+  t = await startTransports('clipscope-transports-');
+  ({ tmp, engine, port, token, ipc } = t);
 });
-
 afterAll(async () => {
-  server?.close();
-  await engine?.close();
-  await fs.rm(tmp, { recursive: true, force: true });
+  await t?.close();
 });
 
-const viaIpc: Call = async (method, payload) => (await ipc.invoke(`api:${method}`, payload)) as ApiResult<unknown>;
-const viaHttp: Call = async (method, payload) => {
-  const res = await fetch(`http://127.0.0.1:${port}/api/${method}`, {
-    method: 'POST',
-    headers: { [TOKEN_HEADER]: token, 'content-type': 'application/json' },
-    ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
-  });
-  return { ...((await res.json()) as ApiResult<unknown>), status: res.status };
-};
-
-/** The envelope without the HTTP status, to compare the two transports. */
-const envelope = ({ status: _status, ...rest }: ApiResult<unknown> & { status?: number }) => rest;
-
-async function both(method: string, payload?: unknown) {
-  const a = await viaIpc(method, payload);
-  const b = await viaHttp(method, payload);
-  return { ipc: a, http: b };
-}
-
-function waitForStatus(pred: (s: IndexStatus) => boolean, timeoutMs = 90_000): Promise<IndexStatus> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timed out waiting for index.status')), timeoutMs);
-    const off = engine.onEvent((event: ApiEvent, payload) => {
-      if (event === 'index.status' && pred(payload as IndexStatus)) {
-        clearTimeout(timer);
-        off();
-        resolve(payload as IndexStatus);
-      }
-    });
-  });
-}
+const viaIpc = (method: string, payload?: unknown) => t.viaIpc(method, payload);
+const viaHttp = (method: string, payload?: unknown) => t.viaHttp(method, payload);
+const both = (method: string, payload?: unknown) => t.both(method, payload);
+const waitForStatus = (pred: (s: IndexStatus) => boolean) => t.waitForStatus(pred);
 
 describe('the contract over IPC and HTTP', () => {
   it('registers one IPC channel per method and refuses other senders', async () => {
