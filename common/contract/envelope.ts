@@ -11,9 +11,14 @@ export type ApiErrorKind = z.infer<typeof ApiErrorKindSchema>;
 /**
  * Why a call failed, for code to act on (the message is for people): `invalid-request` (the
  * request does not match the contract; the message names the field), `unknown-method`,
- * `no-library` (nothing open yet), `busy` (a job already runs), `not-found`, or `failed`.
+ * `no-library` (nothing open yet), `busy` (a job already runs), `not-found`, `failed`, or an
+ * engine condition the UI can offer a way out of (`not-indexed`, `layer-required`, ...).
  */
-export const ApiErrorCodeSchema = z.enum(['invalid-request', 'unknown-method', 'no-library', 'busy', 'not-found', 'failed']);
+export const ApiErrorCodeSchema = z.enum([
+  'invalid-request', 'unknown-method', 'no-library', 'busy', 'not-found', 'failed',
+  // Engine conditions (main/engine/errors.ts ErrorCode): each front end words its own hint.
+  'layer-required', 'not-indexed', 'ambiguous-config', 'stats-missing', 'damaged', 'model-in-use',
+]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCodeSchema>;
 
 export const ApiErrorSchema = z.object({

@@ -1,4 +1,5 @@
 import { UserFacingError, errorMessage } from '../engine/errors.js';
+import { withCliHint } from './hints.js';
 
 export const EXIT_OK = 0;
 /** Some inputs (images) failed; the others were processed. */
@@ -8,7 +9,7 @@ export const EXIT_UNUSABLE = 2;
 
 /** Prints an error as one sentence (a stack only with CLIPSCOPE_DEBUG=1) and sets the exit code. */
 export function reportFatal(err: unknown): void {
-  const msg = errorMessage(err).replace(/\s+$/, '');
+  const msg = (err instanceof UserFacingError ? withCliHint(err) : errorMessage(err)).replace(/\s+$/, '');
   if (err instanceof UserFacingError || err instanceof RangeError) process.stderr.write(`clipscope: ${msg}\n`);
   else process.stderr.write(`clipscope: internal error: ${msg}\n`);
   if (process.env['CLIPSCOPE_DEBUG'] && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);

@@ -4,14 +4,35 @@
  */
 export class UserFacingError extends Error {
   override readonly name: string = 'UserFacingError';
-  /** What kind of problem, for the UI to act on (see the contract's ApiErrorCode). */
-  code: 'no-library' | 'busy' | 'not-found' | 'failed' = 'failed';
+  /**
+   * What kind of problem, for the front ends to act on (the contract's ApiErrorCode): the message
+   * stays neutral, and the CLI adds its flag hints by code (cli/hints.ts), the app its own words.
+   */
+  code: ErrorCode = 'failed';
+  /** Facts a front end may word a hint with (e.g. whether a layer was given). */
+  details: Readonly<Record<string, string | number | boolean>> = {};
 
-  withCode(code: UserFacingError['code']): this {
+  withCode(code: ErrorCode, details: Readonly<Record<string, string | number | boolean>> = {}): this {
     this.code = code;
+    this.details = details;
     return this;
   }
 }
+
+export type ErrorCode =
+  | 'no-library' | 'busy' | 'not-found' | 'failed'
+  /** The SAE does not say which layer it reads, and none was given. */
+  | 'layer-required'
+  /** The library holds no results (for this configuration) yet. */
+  | 'not-indexed'
+  /** Several configurations match; details.layerGiven tells whether a layer narrowed them. */
+  | 'ambiguous-config'
+  /** Per-feature statistics have not been computed. */
+  | 'stats-missing'
+  /** A photo's stored latents are damaged; indexing it again replaces them. */
+  | 'damaged'
+  /** A model libraries were indexed with; removing it needs a confirmation. */
+  | 'model-in-use';
 
 /** A model, SAE or weights file that cannot be used (missing, truncated, corrupt, incompatible). */
 export class ModelFileError extends UserFacingError {

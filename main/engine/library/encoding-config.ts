@@ -28,7 +28,7 @@ export async function resolveEncodingConfig(target: EncodingTarget): Promise<Enc
   const sae = await loadSae(saePath);
   const cfg = model.config;
   const layer = target.layer ?? sae.layer;
-  if (layer === null || layer === undefined) throw new UserFacingError(`${sae.file}: the SAE does not record its layer; pass --layer`);
+  if (layer === null || layer === undefined) throw new UserFacingError(`${sae.file}: the SAE does not record its layer`).withCode('layer-required');
   if (!Number.isInteger(layer) || layer < 0 || layer >= cfg.num_hidden_layers) {
     throw new UserFacingError(`layer ${layer} is out of range: ${modelDir} has layers 0..${cfg.num_hidden_layers - 1}`);
   }

@@ -607,7 +607,7 @@ export class ModelManager {
     const m = await this.require(name);
     if (m.builtIn) throw new ModelRegistryError(`"${name}" is built in (shipped with the app) and cannot be removed`);
     if (m.usedBy.length > 0 && !opts.force) {
-      throw new ModelRegistryError(`"${name}" is used by ${m.usedBy.length === 1 ? 'the library' : `${m.usedBy.length} libraries:`} ${m.usedBy.join(', ')}; their indexed results would stay, but re-indexing needs the model: pass --force to remove it anyway`);
+      throw new ModelRegistryError(`"${name}" is used by ${m.usedBy.length === 1 ? 'the library' : `${m.usedBy.length} libraries:`} ${m.usedBy.join(', ')}; their indexed results would stay, but re-indexing needs the model`).withCode('model-in-use');
     }
     const deleted: string[] = [];
     const kept: string[] = [];

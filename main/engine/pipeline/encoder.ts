@@ -83,7 +83,7 @@ export class Encoder {
     const sae = opts.sae === undefined ? null : await loadSae(opts.sae);
     const layer = opts.layer ?? sae?.layer ?? null;
     if (layer === null) {
-      throw new UserFacingError(sae ? `${sae.file}: the SAE does not record its layer; pass --layer` : 'a layer is required when no SAE is given');
+      throw new UserFacingError(sae ? `${sae.file}: the SAE does not record its layer` : 'a layer is required when no SAE is given').withCode('layer-required');
     }
     if (!Number.isInteger(layer) || layer < 0 || layer >= cfg.num_hidden_layers) {
       throw new UserFacingError(`layer ${layer} is out of range: ${opts.modelDir} has layers 0..${cfg.num_hidden_layers - 1}`);

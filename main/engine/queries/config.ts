@@ -25,7 +25,7 @@ function choices(configs: readonly ConfigRow[]): string {
  */
 export function resolveConfig(lib: Library, choice: ConfigChoice = {}): ConfigRow {
   const configs = indexedConfigs(lib);
-  if (configs.length === 0) throw new UserFacingError(`${lib.file} holds no indexed images yet (run clipscope index)`);
+  if (configs.length === 0) throw new UserFacingError(`${lib.file} holds no indexed images yet`).withCode('not-indexed');
   if (choice.configId !== undefined) {
     const c = configs.find((x) => x.id === choice.configId);
     if (!c) throw new UserFacingError(`${lib.file} has no indexed configuration #${choice.configId}; it holds ${choices(configs)}`);
@@ -40,7 +40,7 @@ export function resolveConfig(lib: Library, choice: ConfigChoice = {}): ConfigRo
     throw new UserFacingError(`${lib.file} has nothing indexed at layer ${choice.layer}; it holds ${choices(configs)}`);
   }
   const what = choice.layer === undefined ? `${lib.file} holds several configurations` : `several configurations of ${lib.file} are at layer ${choice.layer}`;
-  throw new UserFacingError(`${what}, pass ${choice.layer === undefined ? '--layer or ' : ''}--config to pick one: ${choices(atLayer)}`);
+  throw new UserFacingError(`${what}: ${choices(atLayer)}`).withCode('ambiguous-config', { layerGiven: choice.layer !== undefined });
 }
 
 /**

@@ -64,7 +64,7 @@ function statsState(lib: Library, config: ConfigRow): StatsState {
   const r = lib.statement('SELECT generation, stats_generation, stats_images, stats_tokens FROM configs WHERE id = ?').get(config.id) as
     { generation: number; stats_generation: number | null; stats_images: number | null; stats_tokens: number | null };
   if (r.stats_generation === null) {
-    throw new UserFacingError(`feature statistics of configuration ${describeConfig(config)} have not been computed yet (run clipscope features refresh)`);
+    throw new UserFacingError(`feature statistics of configuration ${describeConfig(config)} have not been computed yet`).withCode('stats-missing');
   }
   return { images: r.stats_images ?? 0, tokens: r.stats_tokens ?? 0, stale: r.stats_generation !== r.generation };
 }

@@ -41,7 +41,7 @@ export function imageLatents(lib: Library, config: ConfigRow, ref: string | numb
     const row = lib.statement(`SELECT r.mse, r.ev, r.l0, l.embedding, r.sse, l.codes FROM results r
         JOIN latents l ON l.result_id = r.id WHERE r.config_id = ? AND r.image_id = ?`).get(config.id, image.id) as
       { mse: number; ev: number; l0: number; embedding: Buffer; sse: Buffer; codes: Buffer } | undefined;
-    if (!row) throw new UserFacingError(`${image.path} has no results for configuration ${describeConfig(config)} (run clipscope index)`);
+    if (!row) throw new UserFacingError(`${image.path} has no results for configuration ${describeConfig(config)}`).withCode('not-indexed');
     const view = readingLatents(lib, image.id, () => viewLatents(row.codes));
     const codes = codesOfView(view);
     const rows = Array.from({ length: codes.offsets.length - 1 }, (_, t) => tokenRow(codes, t));

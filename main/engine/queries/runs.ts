@@ -83,7 +83,7 @@ export function readingLatents<T>(lib: Library, imageId: number, read: () => T):
     if (!(e instanceof CorruptBlobError)) throw e;
     const image = lib.imageById(imageId);
     const what = image ? image.path : `image #${imageId}`;
-    throw new UserFacingError(`${lib.file}: the stored latents of ${what} are damaged (${e.message}); index the photo again (clipscope index) to replace them`);
+    throw new UserFacingError(`${lib.file}: the stored latents of ${what} are damaged (${e.message}); index the photo again to replace them`).withCode('damaged');
   }
 }
 

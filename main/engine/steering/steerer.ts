@@ -109,7 +109,7 @@ export class Steerer {
     const cfg = model.config;
     const sae = await loadSae(opts.sae);
     const layer = opts.layer ?? sae.layer;
-    if (layer === null) throw new UserFacingError(`${sae.file}: the SAE does not record its layer; pass --layer`);
+    if (layer === null) throw new UserFacingError(`${sae.file}: the SAE does not record its layer`).withCode('layer-required');
     if (!Number.isInteger(layer) || layer < 0 || layer >= cfg.num_hidden_layers) {
       throw new UserFacingError(`layer ${layer} is out of range: ${opts.modelDir} has layers 0..${cfg.num_hidden_layers - 1}`);
     }

@@ -177,7 +177,8 @@ describe('ModelManager.verify / remove / usedBy', () => {
 
     await m.addUser('copied', lib);
     expect((await m.get('copied'))?.usedBy).toEqual([lib]);
-    await expect(m.remove('copied')).rejects.toThrow(/"copied" is used by the library .*photos\.sqlite; their indexed results would stay, .*pass --force/);
+    await expect(m.remove('copied')).rejects.toThrow(/"copied" is used by the library .*photos\.sqlite; their indexed results would stay, but re-indexing needs the model$/);
+    await expect(m.remove('copied')).rejects.toMatchObject({ code: 'model-in-use' });
     const r2 = await m.remove('copied', { force: true });
     expect(r2.deleted).toEqual([path.join(dir, 'imported', 'copied', '2_resid', '1000.pt')]);
     expect(await fs.readdir(dir)).toEqual(['registry.json']); // imported/copied/2_resid pruned

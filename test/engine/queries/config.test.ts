@@ -15,7 +15,7 @@ afterEach(() => lib.close());
 describe('picking a configuration', () => {
   it('needs something indexed', () => {
     lib.ensureConfig(SYNTH); // a config without results does not count
-    expect(() => resolveConfig(lib)).toThrow(`${file} holds no indexed images yet (run clipscope index)`);
+    expect(() => resolveConfig(lib)).toThrow(expect.objectContaining({ message: `${file} holds no indexed images yet`, code: 'not-indexed' }));
   });
 
   it('takes the only one, or the one at a layer, or the one by id; lists the choices otherwise', () => {
@@ -28,8 +28,10 @@ describe('picking a configuration', () => {
     addSyntheticImages(lib, c, 3, 3, '/c');
     expect(resolveConfig(lib, { layer: 5 }).id).toBe(a.id);
     expect(resolveConfig(lib, { configId: c.id }).id).toBe(c.id);
-    expect(() => resolveConfig(lib)).toThrow(/holds several configurations, pass --layer or --config to pick one: #1: layer 5, raw inputs.*; #2: layer 8.*; #3: layer 8, standardized inputs/);
-    expect(() => resolveConfig(lib, { layer: 8 })).toThrow(/several configurations of .* are at layer 8, pass --config to pick one: #2: .*; #3: /);
+    // Neutral words (the app shows them too); the CLI adds the flags (test/cli/store-queries.test.ts).
+    expect(() => resolveConfig(lib)).toThrow(/holds several configurations: #1: layer 5, raw inputs.*; #2: layer 8.*; #3: layer 8, standardized inputs/);
+    expect(() => resolveConfig(lib)).toThrow(expect.objectContaining({ code: 'ambiguous-config', details: { layerGiven: false } }));
+    expect(() => resolveConfig(lib, { layer: 8 })).toThrow(/several configurations of .* are at layer 8: #2: .*; #3: /);
     expect(() => resolveConfig(lib, { layer: 11 })).toThrow(/has nothing indexed at layer 11; it holds #1: layer 5/);
     expect(() => resolveConfig(lib, { configId: 9 })).toThrow(/has no indexed configuration #9/);
     expect(() => resolveConfig(lib, { configId: a.id, layer: 8 })).toThrow(/is at layer 5, not 8/);

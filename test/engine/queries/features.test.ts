@@ -88,7 +88,8 @@ describe('feature search', () => {
 
   it('asks for statistics when none were computed', () => {
     const other = lib.ensureConfig({ ...SYNTH, layer: 2 });
-    expect(() => searchFeatures(lib, other)).toThrow(/have not been computed yet \(run clipscope features refresh\)/);
+    expect(() => searchFeatures(lib, other)).toThrow(/have not been computed yet$/);
+    expect(() => searchFeatures(lib, other)).toThrow(expect.objectContaining({ code: 'stats-missing' }));
   });
 });
 
