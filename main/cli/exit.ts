@@ -6,6 +6,8 @@ export const EXIT_OK = 0;
 export const EXIT_SOME_FAILED = 1;
 /** Unusable model, SAE or arguments: nothing was processed. */
 export const EXIT_UNUSABLE = 2;
+/** Interrupted by Ctrl-C (an indexing job is paused, a download kept: a re-run resumes). */
+export const EXIT_INTERRUPTED = 130;
 
 /** Prints an error as one sentence (a stack only with CLIPSCOPE_DEBUG=1) and sets the exit code. */
 export function reportFatal(err: unknown): void {

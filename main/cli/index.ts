@@ -1,17 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../engine/version.js';
-import { registerEncode } from './commands/encode.js';
-import { registerActivations } from './commands/activations.js';
-import { registerModels } from './commands/models.js';
-import { registerIndex } from './commands/index.js';
-import { registerFolders } from './commands/folders.js';
-import { registerGallery } from './commands/gallery.js';
-import { registerImage } from './commands/image.js';
-import { registerMetrics } from './commands/metrics.js';
-import { registerQuery } from './commands/query.js';
-import { registerFeatures } from './commands/features.js';
-import { registerSteer } from './commands/steer.js';
-import { registerServe } from './commands/serve.js';
+import { COMMAND_INFO } from './command-info.js';
+import { isCommand, LOADERS } from './commands.js';
 import { EXIT_UNUSABLE, reportFatal } from './exit.js';
 
 // `clipscope gallery 7 --json | head`: the reader went away, so there is nobody left to tell.
@@ -27,18 +17,18 @@ const program = new Command('clipscope')
   .showHelpAfterError()
   .exitOverride();
 
-registerEncode(program);
-registerActivations(program);
-registerModels(program);
-registerIndex(program);
-registerFolders(program);
-registerGallery(program);
-registerImage(program);
-registerMetrics(program);
-registerQuery(program);
-registerFeatures(program);
-registerSteer(program);
-registerServe(program);
+// The command being run (`clipscope gallery ...`, `clipscope help gallery`) is declared by its
+// module; for the overview (`clipscope --help`, a typo) the table's words are enough, and no
+// engine module (onnxruntime, sharp, SQLite: half a second) is loaded.
+const [first, second] = process.argv.slice(2);
+const wanted = first === 'help' ? second : first;
+if (isCommand(wanted)) {
+  (await LOADERS[wanted]())(program);
+} else {
+  for (const [name, info] of Object.entries(COMMAND_INFO)) {
+    program.command(info.args ? `${name} ${info.args}` : name).description(info.description);
+  }
+}
 
 try {
   await program.parseAsync(process.argv);

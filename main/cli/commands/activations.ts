@@ -4,11 +4,12 @@ import { parseProvider } from '../../engine/runtime/providers.js';
 import { writeNpy } from '../../engine/formats/npy.js';
 import { UserFacingError } from '../../engine/errors.js';
 import { parseLayer } from '../options.js';
+import { COMMAND_INFO } from '../command-info.js';
 
 export function registerActivations(program: Command): void {
   program
     .command('activations')
-    .description("write one image's residual-stream activations at a layer as float32 [tokens, width] .npy")
+    .description(COMMAND_INFO['activations'].description)
     .argument('<image>', 'image file')
     .requiredOption('--model <dir>', 'Hugging Face CLIP model folder')
     .requiredOption('--layer <L>', 'residual-stream layer, 0-based (the output of encoder block L)', parseLayer)

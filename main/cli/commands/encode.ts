@@ -5,6 +5,7 @@ import { tokenCountOf, tokenRow } from '../../engine/sae/sparse-codes.js';
 import { EXIT_SOME_FAILED, writeOut } from '../exit.js';
 import { withModelOptions, type ModelOptions } from '../options.js';
 import { readStandardization } from '../../engine/pipeline/standardization.js';
+import { COMMAND_INFO } from '../command-info.js';
 
 interface EncodeOptions extends ModelOptions {
   json?: boolean;
@@ -14,7 +15,7 @@ interface EncodeOptions extends ModelOptions {
 export function registerEncode(program: Command): void {
   withModelOptions(program
     .command('encode')
-    .description('encode images: activations at one layer, the image embedding and the SAE latents of every token')
+    .description(COMMAND_INFO['encode'].description)
     .argument('<images...>', 'image files'))
     .option('--stats <file.npy>', 'standardise SAE inputs per dimension with these statistics: float32 [2, width] (means, stds); default: raw activations, as the clipscope package does')
     .option('--json', 'one JSON line per image')

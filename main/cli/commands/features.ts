@@ -8,7 +8,8 @@ import { loadSae } from '../../engine/sae/load-sae.js';
 import type { ConfigRow } from '../../engine/store/rows.js';
 import { writeOut } from '../exit.js';
 import { parsePositiveInt } from '../options.js';
-import { addLibraryOptions, num, parseFeature, parseNonNegative, withConfig, type LibraryOptions } from './query.js';
+import { addLibraryOptions, num, parseFeature, parseNonNegative, withConfig, type LibraryOptions } from '../library.js';
+import { COMMAND_INFO } from '../command-info.js';
 
 function parseFraction(value: string): number {
   const v = Number(value);
@@ -56,7 +57,7 @@ function decoderFrom(file: string | undefined) {
 }
 
 export function registerFeatures(program: Command): void {
-  const features = program.command('features').description("the SAE's features in this library: search, statistics, similar features, your labels and notes");
+  const features = program.command('features').description(COMMAND_INFO['features'].description);
 
   addLibraryOptions(features
     .command('search')

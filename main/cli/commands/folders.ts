@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { UserFacingError } from '../../engine/errors.js';
 import { isUnder } from '../../engine/library/scanner.js';
 import { writeOut } from '../exit.js';
-import { checkFolder, defaultDbPath, openLibrary } from './index.js';
+import { checkFolder, defaultDbPath, openLibraryFile } from '../library.js';
+import { COMMAND_INFO } from '../command-info.js';
 
 interface DbOption {
   db?: string;
@@ -11,7 +12,7 @@ interface DbOption {
 }
 
 export function registerFolders(program: Command): void {
-  const folders = program.command('folders').description("a library's photo folders: add, remove, list; and the files that could not be indexed");
+  const folders = program.command('folders').description(COMMAND_INFO['folders'].description);
 
   folders
     .command('add')
@@ -20,7 +21,7 @@ export function registerFolders(program: Command): void {
     .option('--db <file>', `library file (default: ${defaultDbPath()})`)
     .action(async (dirs: string[], opts: DbOption) => {
       const abs = dirs.map(checkFolder);
-      const lib = openLibrary(opts.db);
+      const lib = openLibraryFile(opts.db);
       try {
         for (const d of abs) {
           const row = lib.listFolders().find((f) => f.path === d) ?? lib.addFolder(d);
@@ -37,7 +38,7 @@ export function registerFolders(program: Command): void {
     .argument('<folders...>', 'folders as listed by `clipscope folders list`')
     .option('--db <file>', `library file (default: ${defaultDbPath()})`)
     .action(async (dirs: string[], opts: DbOption) => {
-      const lib = openLibrary(opts.db, { readonly: false });
+      const lib = openLibraryFile(opts.db, { readonly: false });
       try {
         const known = new Set(lib.listFolders().map((f) => f.path));
         for (const d of dirs) {
@@ -57,7 +58,7 @@ export function registerFolders(program: Command): void {
     .option('--db <file>', `library file (default: ${defaultDbPath()})`)
     .option('--json', 'one JSON array')
     .action(async (opts: DbOption) => {
-      const lib = openLibrary(opts.db, { readonly: true });
+      const lib = openLibraryFile(opts.db, { readonly: true });
       try {
         const failures = lib.failures();
         const rows = lib.listFolders().map((f) => ({
@@ -82,7 +83,7 @@ export function registerFolders(program: Command): void {
     .option('--db <file>', `library file (default: ${defaultDbPath()})`)
     .option('--json', 'one JSON array of {"file", "error"}')
     .action(async (opts: DbOption) => {
-      const lib = openLibrary(opts.db, { readonly: true });
+      const lib = openLibraryFile(opts.db, { readonly: true });
       try {
         const rows = lib.failures().map((f) => ({ file: f.path, error: f.error }));
         if (opts.json) await writeOut(`${JSON.stringify(rows)}\n`);

@@ -2,7 +2,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_GALLERY_LIMIT, gallery, type GalleryToken } from '../../engine/queries/gallery.js';
 import { writeOut } from '../exit.js';
 import { parsePositiveInt } from '../options.js';
-import { addLibraryOptions, num, parseFeature, parseNonNegative, withConfig, type LibraryOptions } from './query.js';
+import { addLibraryOptions, num, parseFeature, parseNonNegative, withConfig, type LibraryOptions } from '../library.js';
+import { COMMAND_INFO } from '../command-info.js';
 
 function parseToken(value: string): GalleryToken {
   if (value === 'cls' || value === 'any') return value;
@@ -29,7 +30,7 @@ interface GalleryOptions extends LibraryOptions {
 export function registerGallery(program: Command): void {
   addLibraryOptions(program
     .command('gallery')
-    .description("the library's images where a feature fires, strongest first")
+    .description(COMMAND_INFO['gallery'].description)
     .argument('<feature>', 'feature number', parseFeature)
     .option('--token <t>', 'cls, any (the strongest token) or a token number', parseToken, 'any' as GalleryToken)
     .option('--limit <n>', 'images to list', parsePositiveInt, DEFAULT_GALLERY_LIMIT)

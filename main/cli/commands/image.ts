@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { imageLatents } from '../../engine/queries/image.js';
 import { writeOut } from '../exit.js';
-import { addLibraryOptions, num, withConfig, type LibraryOptions } from './query.js';
+import { addLibraryOptions, num, withConfig, type LibraryOptions } from '../library.js';
+import { COMMAND_INFO } from '../command-info.js';
 
 interface ImageOptions extends LibraryOptions {
   json?: boolean;
@@ -10,7 +11,7 @@ interface ImageOptions extends LibraryOptions {
 export function registerImage(program: Command): void {
   addLibraryOptions(program
     .command('image')
-    .description("one image's stored latents (every token), features and reconstruction error, read from the library")
+    .description(COMMAND_INFO['image'].description)
     .argument('<file>', 'an image of the library')
     .option('--json', 'print {"file", "layer", "embedding", "tokens": {"idx", "val"}, "mse", "ev"} like encode --json'))
     .action(async (file: string, opts: ImageOptions) => {

@@ -1,16 +1,15 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { UserFacingError } from '../../engine/errors.js';
 import { parseProvider } from '../../engine/runtime/providers.js';
-import { defaultLibraryFile, Library } from '../../engine/store/library.js';
 import { Indexer, type IndexRunResult } from '../../engine/library/indexer.js';
 import { LibraryWatch, type LibraryWatchTarget } from '../../engine/library/watcher.js';
 import type { IndexProgress } from '../../engine/library/progress.js';
 import type { IndexSummary } from '../../engine/library/jobs.js';
-import { writeOut } from '../exit.js';
+import { EXIT_INTERRUPTED, writeOut } from '../exit.js';
+import { checkFolder, defaultDbPath, openLibraryFile } from '../library.js';
 import { withModelOptions, type ModelOptions } from '../options.js';
+import { COMMAND_INFO } from '../command-info.js';
 
 interface IndexOptions extends ModelOptions {
   db?: string;
@@ -20,33 +19,6 @@ interface IndexOptions extends ModelOptions {
   watch?: boolean;
 }
 
-/** Interrupted by Ctrl-C (the job is paused and resumes on the next run). */
-export const EXIT_INTERRUPTED = 130;
-
-/** dataDir()/library.sqlite (the store's default library). */
-export function defaultDbPath(): string {
-  return defaultLibraryFile();
-}
-
-/** Opens (creating) the library file, making its folder. */
-export function openLibrary(file: string | undefined, opts: { readonly?: boolean } = {}): Library {
-  const db = path.resolve(file ?? defaultDbPath());
-  if (!opts.readonly) fs.mkdirSync(path.dirname(db), { recursive: true });
-  else if (!fs.existsSync(db)) throw new UserFacingError(`${db}: no such library file`);
-  return Library.open(db, opts);
-}
-
-export function checkFolder(folder: string): string {
-  const abs = path.resolve(folder);
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(abs);
-  } catch {
-    throw new UserFacingError(`${abs}: no such folder`);
-  }
-  if (!st.isDirectory()) throw new UserFacingError(`${abs}: not a folder`);
-  return abs;
-}
 
 const PHASE_LABEL: Record<IndexProgress['phase'], string> = {
   scan: 'scanning', hash: 'checking', encode: 'encoding', thumbnails: 'thumbnails', finish: 'finishing', done: 'done',
@@ -151,7 +123,7 @@ async function watchUntilInterrupted(indexer: Indexer, target: LibraryWatchTarge
 export function registerIndex(program: Command): void {
   withModelOptions(program
     .command('index')
-    .description('index photo folders into a library: SAE latents of every photo, incrementally (re-runs resume and only add what is missing)')
+    .description(COMMAND_INFO['index'].description)
     .argument('[folders...]', 'photo folders (added to the library); none: every folder of the library')
     .option('--db <file>', `library file (default: ${defaultDbPath()})`))
     .option('--retry-failed', 'try files that failed before again, even if unchanged')
@@ -160,7 +132,7 @@ export function registerIndex(program: Command): void {
     .option('--watch', 'then keep watching the folders and index changes as they happen (Ctrl-C stops)')
     .action(async (folders: string[], opts: IndexOptions) => {
       const provider = parseProvider(opts.provider);
-      const lib = openLibrary(opts.db);
+      const lib = openLibraryFile(opts.db);
       let interrupted = false;
       try {
         let roots = folders.map(checkFolder);

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { libraryMetrics } from '../../engine/queries/metrics.js';
 import { writeOut } from '../exit.js';
-import { addLibraryOptions, num, withConfig, type LibraryOptions } from './query.js';
+import { addLibraryOptions, num, withConfig, type LibraryOptions } from '../library.js';
+import { COMMAND_INFO } from '../command-info.js';
 
 interface MetricsOptions extends LibraryOptions {
   json?: boolean;
@@ -10,7 +11,7 @@ interface MetricsOptions extends LibraryOptions {
 export function registerMetrics(program: Command): void {
   addLibraryOptions(program
     .command('metrics')
-    .description("the model card's reconstruction table (MSE, EV, dead features, L0, per-position MSE) on the library's photos")
+    .description(COMMAND_INFO['metrics'].description)
     .option('--json', 'print {"images", "tokens", "mse", "ev", "dead_fraction", "l0", "position_mse"}'))
     .action(async (opts: MetricsOptions) => {
       await withConfig(opts, async (lib, config) => {

@@ -1,15 +1,15 @@
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { inspectModel } from '../../engine/inspect.js';
-import { EXIT_OK, EXIT_SOME_FAILED, EXIT_UNUSABLE, reportFatal, writeOut } from '../exit.js';
+import { EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_UNUSABLE, reportFatal, writeOut } from '../exit.js';
 import { parseLayer } from '../options.js';
 import { ModelManager, type DownloadEvent, type InstalledModel } from '../../engine/models/manager.js';
 import { DownloadError } from '../../engine/models/errors.js';
 import { parseLayers } from '../../engine/models/bundle.js';
 import { isDemoPath } from '../../engine/models/demo.js';
+import { COMMAND_INFO } from '../command-info.js';
 
 /** Exit status of a download stopped by Ctrl-C (128 + SIGINT), as shells report it. */
-const EXIT_INTERRUPTED = 130;
 
 // ---------------------------------------------------------------------------------- display
 
@@ -127,7 +127,7 @@ function layersOption(value: string): number[] {
 }
 
 export function registerModels(program: Command): void {
-  const models = program.command('models').description('install, list, verify and inspect CLIP models and SAEs');
+  const models = program.command('models').description(COMMAND_INFO['models'].description);
   const dirHelp = 'models folder (default: the app-data models folder)';
 
   models

@@ -1,54 +1,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { UserFacingError } from '../../engine/errors.js';
-import { openLibrary, resolveConfig } from '../../engine/queries/config.js';
 import { queryImages, regionTokens, type FeatureTerm, type QuerySort } from '../../engine/queries/feature-query.js';
-import { defaultLibraryFile, type Library } from '../../engine/store/library.js';
-import type { ConfigRow } from '../../engine/store/rows.js';
 import { writeOut } from '../exit.js';
-import { parseLayer, parsePositiveInt } from '../options.js';
-
-// ---- options shared by the commands that read a library (gallery, image, metrics, query, features)
-
-export interface LibraryOptions {
-  db?: string;
-  layer?: number;
-  config?: number;
-}
-
-export function addLibraryOptions(cmd: Command): Command {
-  return cmd
-    .option('--db <file>', `library file (default: ${defaultLibraryFile()})`)
-    .option('--layer <L>', 'read the results of this layer', parseLayer)
-    .option('--config <id>', 'read the results of this configuration (when several share a layer)', parsePositiveInt);
-}
-
-/** Opens the library, picks the configuration, runs `fn`, closes. */
-export async function withConfig<T>(opts: LibraryOptions, fn: (lib: Library, config: ConfigRow) => T | Promise<T>): Promise<T> {
-  const lib = openLibrary(opts.db);
-  try {
-    const config = resolveConfig(lib, { ...(opts.layer === undefined ? {} : { layer: opts.layer }), ...(opts.config === undefined ? {} : { configId: opts.config }) });
-    return await fn(lib, config);
-  } finally {
-    lib.close();
-  }
-}
-
-export function parseFeature(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('a feature is a whole number (0-based)');
-  return Number(value);
-}
-
-export function parseNonNegative(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number');
-  return Number(value);
-}
-
-/** Numbers as people read them: 3 significant digits, no exponent for everyday sizes. */
-export function num(v: number | null): string {
-  if (v === null || !Number.isFinite(v)) return String(v);
-  if (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6)) return v.toExponential(2);
-  return Number(v.toPrecision(4)).toString();
-}
+import { parsePositiveInt } from '../options.js';
+import { addLibraryOptions, num, parseNonNegative, withConfig, type LibraryOptions } from '../library.js';
+import { COMMAND_INFO } from '../command-info.js';
 
 // ---- clipscope query
 
@@ -109,7 +65,7 @@ interface QueryOptions extends LibraryOptions {
 export function registerQuery(program: Command): void {
   addLibraryOptions(program
     .command('query')
-    .description('images by several features: all of, any of, none of, with minimum activations, in a region of the patch grid, by folder and date')
+    .description(COMMAND_INFO['query'].description)
     .option('--all <terms>', 'features that must all fire: F or F:MIN, comma-separated (repeatable)', parseTerms)
     .option('--any <terms>', 'at least one of these must fire (repeatable)', parseTerms)
     .option('--not <terms>', 'none of these may fire (repeatable)', parseTerms)

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { UserFacingError } from '../../engine/errors.js';
 import { writeOut } from '../exit.js';
+import { COMMAND_INFO } from '../command-info.js';
 
 interface ServeOptions {
   db?: string;
@@ -31,7 +32,7 @@ function rendererDir(): string {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('the desktop app in your browser: serves it on 127.0.0.1 only, behind a per-launch token (Ctrl-C stops)')
+    .description(COMMAND_INFO['serve'].description)
     .option('--db <file>', 'open this library (default: the start screen: recent libraries, new library, demo)')
     .option('--port <p>', 'port to listen on (default: any free port)', parsePort)
     .option('--demo', 'open the offline demo library (bundled random-weight model and sample photos), indexing it if needed')

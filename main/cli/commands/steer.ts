@@ -8,7 +8,8 @@ import type { Edit, TokenScope } from '../../engine/steering/edits.js';
 import { Steering, type SteererInfo } from '../../engine/steering/steering.js';
 import { EXIT_SOME_FAILED, writeOut } from '../exit.js';
 import { parseLayer, parsePositiveInt } from '../options.js';
-import { num } from './query.js';
+import { num } from '../library.js';
+import { COMMAND_INFO } from '../command-info.js';
 
 interface SteerOptions {
   model: string;
@@ -108,7 +109,7 @@ export function registerSteer(program: Command): void {
   };
   program
     .command('steer')
-    .description("edit SAE features on a photo's tokens at a layer, run the rest of CLIP, and show how its embedding (and nearest library photos) change")
+    .description(COMMAND_INFO['steer'].description)
     .argument('<image>', 'image file')
     .requiredOption('--model <dir>', 'Hugging Face CLIP model folder (config.json, weights, preprocessor_config.json)')
     .requiredOption('--sae <path>', 'CLIP-Scope .pt checkpoint or SAELens folder')

@@ -1,0 +1,80 @@
+/**
+ * What the commands that work on a library share: the --db / --layer / --config options, opening
+ * the library (for reading, or for writing when indexing), and number formatting. One module,
+ * so no command borrows another's helpers.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { UserFacingError } from '../engine/errors.js';
+import { openLibrary, resolveConfig } from '../engine/queries/config.js';
+import { defaultLibraryFile, Library } from '../engine/store/library.js';
+import type { ConfigRow } from '../engine/store/rows.js';
+import { parseLayer, parsePositiveInt } from './options.js';
+
+export interface LibraryOptions {
+  db?: string;
+  layer?: number;
+  config?: number;
+}
+
+export function addLibraryOptions(cmd: Command): Command {
+  return cmd
+    .option('--db <file>', `library file (default: ${defaultLibraryFile()})`)
+    .option('--layer <L>', 'read the results of this layer', parseLayer)
+    .option('--config <id>', 'read the results of this configuration (when several share a layer)', parsePositiveInt);
+}
+
+/** Opens the library, picks the configuration, runs `fn`, closes. */
+export async function withConfig<T>(opts: LibraryOptions, fn: (lib: Library, config: ConfigRow) => T | Promise<T>): Promise<T> {
+  const lib = openLibrary(opts.db);
+  try {
+    const config = resolveConfig(lib, { ...(opts.layer === undefined ? {} : { layer: opts.layer }), ...(opts.config === undefined ? {} : { configId: opts.config }) });
+    return await fn(lib, config);
+  } finally {
+    lib.close();
+  }
+}
+
+export function parseFeature(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('a feature is a whole number (0-based)');
+  return Number(value);
+}
+
+export function parseNonNegative(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number');
+  return Number(value);
+}
+
+/** Numbers as people read them: 3 significant digits, no exponent for everyday sizes. */
+export function num(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return String(v);
+  if (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6)) return v.toExponential(2);
+  return Number(v.toPrecision(4)).toString();
+}
+
+/** dataDir()/library.sqlite (the store's default library). */
+export function defaultDbPath(): string {
+  return defaultLibraryFile();
+}
+
+/** Opens (creating) the library file, making its folder. */
+export function openLibraryFile(file: string | undefined, opts: { readonly?: boolean } = {}): Library {
+  const db = path.resolve(file ?? defaultDbPath());
+  if (!opts.readonly) fs.mkdirSync(path.dirname(db), { recursive: true });
+  else if (!fs.existsSync(db)) throw new UserFacingError(`${db}: no such library file`);
+  return Library.open(db, opts);
+}
+
+export function checkFolder(folder: string): string {
+  const abs = path.resolve(folder);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    throw new UserFacingError(`${abs}: no such folder`);
+  }
+  if (!st.isDirectory()) throw new UserFacingError(`${abs}: not a folder`);
+  return abs;
+}
+
