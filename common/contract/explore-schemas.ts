@@ -3,8 +3,11 @@ import { z } from 'zod';
 
 const nonNegativeInt = z.int().nonnegative();
 
-/** Which configuration to read: by layer (the only one at that layer), or the only one there is. */
-const layerChoice = { layer: nonNegativeInt.optional() };
+/**
+ * Which configuration to read: by id, by layer (the only one at that layer), or the only one
+ * there is.
+ */
+const layerChoice = { layer: nonNegativeInt.optional(), config: z.int().positive().optional() };
 
 export const GalleryTokenSchema = z.union([z.literal('cls'), z.literal('any'), nonNegativeInt]);
 export type GalleryToken = z.infer<typeof GalleryTokenSchema>;
@@ -12,8 +15,15 @@ export type GalleryToken = z.infer<typeof GalleryTokenSchema>;
 export const GalleryRequestSchema = z.strictObject({
   feature: nonNegativeInt,
   token: GalleryTokenSchema.default('any'),
-  limit: z.int().positive().max(1000).default(60),
+  /** Photos in the top page (0: none, e.g. when only quantiles are wanted). */
+  limit: z.int().nonnegative().max(1000).default(60),
   offset: nonNegativeInt.default(0),
+  /**
+   * Samples across the activation distribution instead of only the top (token cls / any only):
+   * q = 0.9 is where 90% of the photos fire at most as strongly. `perQuantile` photos each.
+   */
+  quantiles: z.array(z.number().min(0).max(1)).max(20).optional(),
+  perQuantile: z.int().positive().max(100).default(6),
   ...layerChoice,
 });
 export type GalleryRequest = z.input<typeof GalleryRequestSchema>;
@@ -35,6 +45,8 @@ export const GalleryResultSchema = z.object({
   /** Photos where the feature fires at that token; null when a token gallery stopped early. */
   total: nonNegativeInt.nullable(),
   items: z.array(GalleryItemSchema),
+  /** One sample per requested quantile: its 0-based rank from the strongest, and the photos there. */
+  quantiles: z.array(z.object({ quantile: z.number(), rank: nonNegativeInt, items: z.array(GalleryItemSchema) })),
 });
 export type GalleryResult = z.infer<typeof GalleryResultSchema>;
 
@@ -59,6 +71,10 @@ export const ImageDetailsSchema = z.object({
   pooled: z.array(activation.extend({ token: nonNegativeInt })),
   /** Per token: mean over dimensions of (x - x^)^2. */
   tokenMse: z.array(z.number()),
+  /** Per token: SSE = sum over dimensions of (x - x^)^2 (the card's MSE column averages these). */
+  tokenSse: z.array(z.number()),
+  /** The model's image embedding (not normalised), as stored (float16 precision). */
+  embedding: z.array(z.number()),
   mse: z.number(),
   ev: z.number(),
   l0: z.number(),
@@ -69,7 +85,9 @@ export const MetricsRequestSchema = z.strictObject({ ...layerChoice }).optional(
 export type MetricsRequest = z.infer<typeof MetricsRequestSchema>;
 
 export const LibraryMetricsSchema = z.object({
+  configId: z.int().positive(),
   layer: nonNegativeInt,
+  saePath: z.string(),
   normalization: z.enum(['raw', 'standardized']),
   images: nonNegativeInt,
   tokens: nonNegativeInt,

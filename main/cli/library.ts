@@ -11,6 +11,9 @@ import { openLibrary, resolveConfig } from '../engine/queries/config.js';
 import { defaultLibraryFile, Library } from '../engine/store/library.js';
 import type { ConfigRow } from '../engine/store/rows.js';
 import { parseLayer, parsePositiveInt } from './options.js';
+import { ApiContract, type ApiInput, type ApiOutput } from '../../common/contract/index.js';
+import { readQueries, type ReadMethod } from '../app/read-queries.js';
+import { describeIssues } from '../host/dispatch.js';
 
 export interface LibraryOptions {
   db?: string;
@@ -36,6 +39,23 @@ export async function withConfig<T>(opts: LibraryOptions, fn: (lib: Library, con
   }
 }
 
+/**
+ * Runs one of the app's read queries (the same function the app's query workers run) on the
+ * library, the request checked against the contract as the transports check it: the CLI formats
+ * what the app shows.
+ */
+export async function readQuery<M extends ReadMethod>(opts: LibraryOptions, method: M, input: (lib: Library) => ApiInput<M>): Promise<ApiOutput<M>> {
+  const lib = openLibrary(opts.db);
+  try {
+    const choice = { ...(opts.layer === undefined ? {} : { layer: opts.layer }), ...(opts.config === undefined ? {} : { config: opts.config }) };
+    const request = ApiContract[method].input.safeParse({ ...(input(lib) as object), ...choice });
+    if (!request.success) throw new UserFacingError(describeIssues(request.error));
+    return (readQueries[method] as (lib: Library, input: unknown) => ApiOutput<M>)(lib, request.data);
+  } finally {
+    lib.close();
+  }
+}
+
 export function parseFeature(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('a feature is a whole number (0-based)');
   return Number(value);
@@ -51,6 +71,11 @@ export function num(v: number | null): string {
   if (v === null || !Number.isFinite(v)) return String(v);
   if (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6)) return v.toExponential(2);
   return Number(v.toPrecision(4)).toString();
+}
+
+/** The library file the options name, as the commands open it. */
+export function libraryFileOf(opts: { db?: string }): string {
+  return path.resolve(opts.db ?? defaultDbPath());
 }
 
 /** dataDir()/library.sqlite (the store's default library). */

@@ -7,6 +7,7 @@ import { useEffect, useSyncExternalStore } from 'react';
 import { QueryClient, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { AppState } from '../../common/contract/library-schemas.js';
 import type { IndexStatus } from '../../common/contract/indexing-schemas.js';
+import type { DownloadStatus } from '../../common/contract/models-schemas.js';
 import { currentConnection, engine, onConnection, onEngineEvent } from './platform.js';
 
 export const queryClient = new QueryClient({
@@ -20,6 +21,7 @@ export const keys = {
   appState: ['app.state'] as const,
   indexStatus: ['index.status'] as const,
   models: ['models.list'] as const,
+  download: ['models.downloadStatus'] as const,
   /** Everything read from the open library; invalidated when it changes. */
   lib: ['lib'] as const,
 };
@@ -34,6 +36,11 @@ export function useIndexStatus(enabled = true) {
 
 export function useModels() {
   return useQuery({ queryKey: keys.models, queryFn: () => engine['models.list'](undefined) });
+}
+
+/** The models download's state, kept current by `models.download` events. */
+export function useDownloadStatus() {
+  return useQuery({ queryKey: keys.download, queryFn: () => engine['models.downloadStatus'](undefined), staleTime: Infinity });
 }
 
 /** The library's current failures (latest reason per file), kept fresh by index.status events. */
@@ -62,6 +69,38 @@ export function setIndexStatus(status: IndexStatus): void {
   }
 }
 
+/**
+ * A download's snapshot; when it installs a model or ends, the installed list (and so the
+ * Library view's model and SAE pickers) is read again.
+ */
+let downloadEvents = 0;
+
+/** How many `models.download` events have arrived (to tell a call's answer from a newer event). */
+export function downloadEventCount(): number {
+  return downloadEvents;
+}
+
+/**
+ * The answer of a call made when `downloadEventCount()` was `since`: snapshots carry no sequence
+ * number, so an event that arrived meanwhile (e.g. "cancelled") is newer and wins.
+ */
+export function setDownloadAnswer(status: DownloadStatus, since: number): void {
+  if (downloadEvents === since) setDownloadStatus(status);
+}
+
+function onDownloadEvent(status: DownloadStatus): void {
+  downloadEvents++;
+  setDownloadStatus(status);
+}
+
+export function setDownloadStatus(status: DownloadStatus): void {
+  const before = queryClient.getQueryData<DownloadStatus>(keys.download);
+  queryClient.setQueryData(keys.download, status);
+  if (before?.state !== status.state || before?.installed.length !== status.installed.length) {
+    void queryClient.invalidateQueries({ queryKey: keys.models });
+  }
+}
+
 function libraryChanged(a: AppState | undefined, b: AppState): boolean {
   const x = a?.library;
   const y = b.library;
@@ -78,7 +117,11 @@ function libraryChanged(a: AppState | undefined, b: AppState): boolean {
 export function useEngineEvents(): void {
   const client = useQueryClient();
   useEffect(() => {
-    const offs = [onEngineEvent('app.state', setAppState), onEngineEvent('index.status', setIndexStatus)];
+    const offs = [
+      onEngineEvent('app.state', setAppState),
+      onEngineEvent('index.status', setIndexStatus),
+      onEngineEvent('models.download', onDownloadEvent),
+    ];
     return () => offs.forEach((off) => off());
   }, [client]);
 }

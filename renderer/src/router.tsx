@@ -11,6 +11,9 @@ import { Placeholder } from './views/Placeholder.js';
 import { MetricsView } from './views/Metrics.js';
 import { FeatureView } from './views/Feature.js';
 import { ImageView } from './views/Image.js';
+import { SteerPickView, SteerView } from './views/Steer.js';
+import { FeaturesView } from './views/Features.js';
+import { steerSearchOf, featuresSearchOf, type SteerSearch, type FeaturesSearch } from './ui/search-params.js';
 
 export type TokenChoice = 'cls' | 'any' | number;
 
@@ -23,6 +26,35 @@ function tokenOf(value: unknown): TokenChoice {
   if (value === 'cls' || value === 'any') return value;
   const n = Number(value);
   return value !== undefined && value !== '' && Number.isInteger(n) && n >= 0 && n <= 256 ? n : 'cls';
+}
+
+export type Overlay = 'heat' | 'error' | 'none';
+export type InspectorTab = 'token' | 'pooled' | 'image';
+
+export interface ImageSearch {
+  layer?: number;
+  /** The pinned token: 0 = CLS, 1..256 = patches row-major (default CLS). */
+  token?: number;
+  /** The feature whose heat is drawn. */
+  feature?: number;
+  overlay?: Overlay;
+  tab?: InspectorTab;
+  /** Show the whole photo with the unseen margins dimmed. */
+  full?: true;
+}
+
+function imageSearch(s: Record<string, unknown>): ImageSearch {
+  const out: ImageSearch = {};
+  const layer = layerOf(s);
+  if (layer !== undefined) out.layer = layer;
+  const token = Number(s.token);
+  if (s.token !== undefined && s.token !== '' && Number.isInteger(token) && token >= 0 && token <= 256) out.token = token;
+  const feature = Number(s.feature);
+  if (s.feature !== undefined && s.feature !== '' && Number.isInteger(feature) && feature >= 0) out.feature = feature;
+  if (s.overlay === 'heat' || s.overlay === 'error' || s.overlay === 'none') out.overlay = s.overlay;
+  if (s.tab === 'token' || s.tab === 'pooled' || s.tab === 'image') out.tab = s.tab;
+  if (s.full === true || s.full === 1 || s.full === '1' || s.full === 'true') out.full = true;
+  return out;
 }
 
 const rootRoute = createRootRoute({ component: Frame, notFoundComponent: NotFound });
@@ -41,17 +73,11 @@ const libraryRoute = createRoute({
   validateSearch: (s: Record<string, unknown>): { folder?: string } => (typeof s.folder === 'string' && s.folder ? { folder: s.folder } : {}),
   component: LibraryView,
 });
-const featuresRoute = createRoute({
+export const featuresRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/features',
-  validateSearch: (s: Record<string, unknown>): { layer?: number } => ({ layer: layerOf(s) }),
-  component: () => (
-    <Placeholder title="Features" what="features">
-      A table of every SAE feature of the library's configuration: id, your label, how often it fires (log bar), its
-      largest activation, how many photos it fires on, a small activation histogram and a strip of its strongest
-      photos. Search by id or label; filter dead and dense features; sort by frequency, maximum or id.
-    </Placeholder>
-  ),
+  validateSearch: (s: Record<string, unknown>): FeaturesSearch => featuresSearchOf(s, layerOf(s)),
+  component: FeaturesView,
 });
 export const featureRoute = createRoute({
   getParentRoute: () => rootRoute,
@@ -73,18 +99,20 @@ const imagesRoute = createRoute({
 export const imageRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/image/$imageId',
-  validateSearch: (s: Record<string, unknown>): { layer?: number } => ({ layer: layerOf(s) }),
+  validateSearch: imageSearch,
   component: ImageView,
 });
 const steerRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/steer',
-  component: () => (
-    <Placeholder title="Steering" what="steering">
-      Edit SAE features on a photo's tokens (clamp to a value or scale them), run the rest of CLIP, and see how the
-      photo's embedding and its nearest photos in your library change: before and after, side by side.
-    </Placeholder>
-  ),
+  validateSearch: (s: Record<string, unknown>): { layer?: number } => ({ layer: layerOf(s) }),
+  component: SteerPickView,
+});
+export const steerImageRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/steer/$imageId',
+  validateSearch: (s: Record<string, unknown>): SteerSearch => steerSearchOf(s, layerOf(s)),
+  component: SteerView,
 });
 export const metricsRoute = createRoute({
   getParentRoute: () => rootRoute,
@@ -102,6 +130,7 @@ const routeTree = rootRoute.addChildren([
   imagesRoute,
   imageRoute,
   steerRoute,
+  steerImageRoute,
   metricsRoute,
 ]);
 

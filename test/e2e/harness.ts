@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -40,15 +41,18 @@ export interface Session {
   /** An engine call from the page (its cookie carries the token). */
   api(method: string, input?: unknown): Promise<unknown>;
   shot(name: string): Promise<void>;
+  /** axe-core's serious and critical violations on the page as it is now ("rule: target"). */
+  a11y(): Promise<string[]>;
   /** Waits until every image the selector matches has loaded with pixels. */
   allDecoded(selector: string): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startSession(): Promise<Session> {
+/** `env`: more environment for `clipscope serve` and the CLI (e.g. HF_ENDPOINT of a local hub). */
+export async function startSession(opts: { env?: Record<string, string> } = {}): Promise<Session> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const tmp = mkdtempSync(path.join(tmpdir(), 'clipscope-e2e-'));
-  const env = { ...process.env, CLIPSCOPE_DATA_DIR: path.join(tmp, 'data'), CLIPSCOPE_CACHE_DIR: path.join(tmp, 'cache') };
+  const env = { ...process.env, CLIPSCOPE_DATA_DIR: path.join(tmp, 'data'), CLIPSCOPE_CACHE_DIR: path.join(tmp, 'cache'), ...opts.env };
   const server: ChildProcess = spawn(process.execPath, [BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   server.stderr!.resume();
   const first = await new Promise<string>((resolve, reject) => {
@@ -92,6 +96,8 @@ export async function startSession(): Promise<Session> {
       const failure = req.failure()?.errorText ?? '';
       // The event stream is cut when the page unloads (a reload); that is not a failure.
       if (req.url().endsWith('/events') && failure.includes('ERR_ABORTED')) return;
+      // A tile that leaves the page (the grid scrolled or changed) cancels its image load.
+      if (new URL(req.url()).pathname.startsWith('/media/') && failure.includes('ERR_ABORTED')) return;
       problems.push(`request failed: ${req.method()} ${req.url()} ${failure}`);
     });
     page.on('response', (res) => {
@@ -115,6 +121,12 @@ export async function startSession(): Promise<Session> {
         ),
       shot: async (name) => {
         await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+      },
+      a11y: async () => {
+        const result = await new AxeBuilder({ page }).analyze();
+        return result.violations
+          .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+          .flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}): ${n.target.join(' ')} — ${n.failureSummary ?? v.help}`));
       },
       allDecoded: async (selector) => {
         await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].every((i) => i.complete && i.naturalWidth > 0), selector);

@@ -118,7 +118,7 @@ describe('the contract over IPC and HTTP', () => {
       const expected = gallery(ro, config, f, { token: 'cls', limit: 60 });
       const g = await both('gallery.get', { feature: f, token: 'cls' });
       expect(envelope(g.http)).toEqual(g.ipc);
-      expect(g.ipc).toEqual({ ok: true, value: { feature: f, layer: 2, token: 'cls', total: expected.total, items: expected.items.map((i) => ({ imageId: i.imageId, file: i.file, act: i.act, token: i.token })) } });
+      expect(g.ipc).toEqual({ ok: true, value: { feature: f, layer: 2, token: 'cls', total: expected.total, items: expected.items.map((i) => ({ imageId: i.imageId, file: i.file, act: i.act, token: i.token })), quantiles: [] } });
     } finally {
       ro.close();
     }

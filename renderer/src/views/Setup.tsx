@@ -2,10 +2,11 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation } from '@tanstack/react-query';
 import { useNavigate } from '@tanstack/react-router';
-import { Download, FlaskConical, FolderOpen, FolderPlus, HardDrive, X } from 'lucide-react';
+import { FlaskConical, FolderOpen, FolderPlus, HardDrive, X } from 'lucide-react';
 import { engine } from '../platform.js';
 import { setAppState, useAppState } from '../queries.js';
-import { CopyButton, ErrorMessage, Badge } from '../ui/bits.js';
+import { ErrorMessage, Badge } from '../ui/bits.js';
+import { ModelsSection } from './Models.js';
 import { when } from '../ui/format.js';
 
 export function SetupView() {
@@ -79,34 +80,12 @@ export function SetupView() {
           {!app.demoAvailable && <p className="muted small">The demo files are not part of this installation.</p>}
         </article>
 
-        <article className="card choice">
-          <h2>
-            <Download size={18} aria-hidden /> Get the CLIP-Scope models
-          </h2>
-          <p>
-            Downloading and importing models from the app is not available yet. Until it is, run one of these commands in a
-            terminal; the models then show up here when you index.
-          </p>
-          <Command label="Download the CLIP-Scope models (resumable, checksummed)" command="clipscope models download" />
-          <Command label="Use model files I already have (a folder with the checkpoint and SAEs)" command="clipscope models import DIR" />
-        </article>
-
         <LibraryCard defaultDir={app.defaultLibraryDir} />
       </section>
 
-      <RecentList />
-    </div>
-  );
-}
+      <ModelsSection />
 
-function Command({ label, command }: { label: string; command: string }) {
-  return (
-    <div className="command">
-      <div className="muted small">{label}</div>
-      <div className="command-row">
-        <code>{command}</code>
-        <CopyButton text={command} ariaLabel={`Copy the command ${command}`} />
-      </div>
+      <RecentList />
     </div>
   );
 }

@@ -1,0 +1,171 @@
+/**
+ * The features table and a feature's page end to end in chromium through `clipscope serve` on the
+ * demo library: the table's first rows are `clipscope features search --json`'s (default order,
+ * hide dead, sort by max, search by id and by label); each gallery tile's heat canvas is hottest
+ * at the patch where `clipscope image --json` has the feature strongest; hovering a tile marks
+ * its value on the histogram; j / k walk the features; a label saved here is the CLI's.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { DEMO_PHOTOS, hasChromium, startSession, type Session } from './harness.js';
+
+declare const location: { hash: string };
+
+interface CliFeature {
+  feature: number;
+  images: number;
+  frequency: number;
+  maxAct: number;
+}
+
+describe.skipIf(!hasChromium)('features table and feature page in chromium (clipscope serve)', () => {
+  let s: Session;
+  let page: Page;
+  let db: string;
+  let feature: number;
+
+  beforeAll(async () => {
+    s = await startSession();
+    page = s.page;
+    await page.goto(s.url);
+    await page.waitForFunction(() => location.hash === '#/setup');
+    await s.api('demo.setup');
+    await page.goto(`${s.origin}/#/library`);
+    await page.locator('[data-testid="index-pill"][data-state="done"]').waitFor({ timeout: 90_000 });
+    const state = (await s.api('app.state')) as { library: { file: string } };
+    db = state.library.file;
+    const img = await s.cli('image', path.join(DEMO_PHOTOS, 'chelsea.png'), '--db', db, '--json');
+    feature = img.tokens.idx[0][0] as number;
+  });
+
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  const rows = () => page.locator('[data-testid="feature-row"]');
+
+  /** The table's first `n` rows equal the CLI's answer for the same filters. */
+  async function expectFirstRows(cliArgs: string[], n = 15): Promise<void> {
+    const want = (await s.cli('features', 'search', '--db', db, '--json', '--limit', String(n), ...cliArgs)) as CliFeature[];
+    expect(want.length).toBeGreaterThan(0);
+    await expect.poll(async () => (await rows().count()) >= Math.min(n, want.length)).toBe(true);
+    await expect
+      .poll(() => rows().evaluateAll((els, k) => els.slice(0, k).map((e) => Number((e as unknown as { dataset: { feature: string } }).dataset.feature)), n))
+      .toEqual(want.map((f) => f.feature));
+    for (let i = 0; i < Math.min(5, want.length); i++) {
+      const row = rows().nth(i);
+      expect(Number(await row.locator('.ft-freq').getAttribute('data-value'))).toBe(want[i]!.frequency);
+      expect(Number(await row.locator('.ft-max').getAttribute('data-value'))).toBe(want[i]!.maxAct);
+      expect(Number(await row.locator('.ft-images').getAttribute('data-value'))).toBe(want[i]!.images);
+    }
+  }
+
+  it('lists the features in the order and with the numbers of `clipscope features search`', async () => {
+    await page.getByRole('link', { name: 'Features' }).click();
+    await page.waitForFunction(() => location.hash.startsWith('#/features'));
+    await expectFirstRows([]);
+    await s.shot('features-01-table');
+  });
+
+  it('hides dead features, sorts by max activation and finds a feature by id, as the CLI does', async () => {
+    await page.getByRole('checkbox', { name: 'Hide dead' }).check();
+    await page.waitForFunction(() => location.hash.includes('dead=hide'));
+    await expectFirstRows(['--no-dead']);
+    await page.getByRole('combobox', { name: 'Sort by' }).selectOption('max');
+    await page.waitForFunction(() => location.hash.includes('sort=max'));
+    await expectFirstRows(['--no-dead', '--sort', 'max']);
+    await page.getByRole('searchbox', { name: 'Search features' }).fill(String(feature));
+    await expect.poll(() => rows().count()).toBe(1);
+    expect(await rows().first().getAttribute('data-feature')).toBe(String(feature));
+    await rows().first().locator('.ft-label').click();
+    await page.waitForFunction((want) => location.hash.startsWith(want), `#/feature/${feature}?`);
+  });
+
+  it('draws each tile\'s heat hottest at the patch where `clipscope image` has the feature strongest', async () => {
+    await page.goto(`${s.origin}/#/feature/${feature}?token=any`);
+    await page.locator('[data-testid="gallery-total"]').waitFor();
+    const items = page.locator('[data-testid="gallery"] .gallery-item');
+    const n = await items.count();
+    expect(n).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('[data-testid="gallery"] canvas.heat-canvas').count()).toBeGreaterThan(0);
+    let checked = 0;
+    for (let i = 0; i < n; i++) {
+      const item = items.nth(i);
+      const file = (await item.locator('a').getAttribute('title'))!;
+      const img = await s.cli('image', file, '--db', db, '--json');
+      let best = -1;
+      let bestValue = 0;
+      for (let t = 1; t <= 256; t++) {
+        const k = (img.tokens.idx[t] as number[]).indexOf(feature);
+        const v = k >= 0 ? (img.tokens.val[t][k] as number) : 0;
+        if (v > bestValue) [best, bestValue] = [t, v];
+      }
+      const canvas = item.locator('canvas.heat-canvas');
+      if (best < 0) continue; // fires on CLS only: no patch to check on this tile
+      const alpha = await canvas.evaluate((c) => {
+        const ctx = (c as unknown as { getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } }).getContext('2d');
+        const d = ctx.getImageData(0, 0, 16, 16).data;
+        return Array.from({ length: 256 }, (_, p) => d[p * 4 + 3]!);
+      });
+      const max = Math.max(...alpha);
+      expect(max, file).toBeGreaterThan(0);
+      expect(alpha[best - 1], `${file}: token ${best}`).toBe(max);
+      expect(await canvas.getAttribute('data-peak')).toBe(String(best));
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(0);
+    // One colour scale for the page: the legend's top is the largest patch value of the page's feature.heat answer.
+    const ids = await items.evaluateAll((els) => els.map((e) => Number((e as unknown as { dataset: { imageId: string } }).dataset.imageId)));
+    const heat = (await s.api('feature.heat', { feature, imageIds: ids })) as { images: { tokens: number[]; values: number[] }[] };
+    const top = Math.max(...heat.images.flatMap((im) => im.values.filter((_, i) => im.tokens[i]! >= 1)));
+    expect(Number(await page.locator('[data-testid="heat-legend"]').getAttribute('data-max'))).toBe(top);
+    await s.allDecoded('[data-testid="gallery"] img');
+    await s.shot('features-02-feature-heat');
+  });
+
+  it('marks the hovered tile\'s activation on the histogram and shows the CLI\'s statistics', async () => {
+    const details = (await s.cli('features', 'show', String(feature), '--db', db, '--json')) as { maxAct: number; meanAct: number };
+    const first = page.locator('[data-testid="gallery"] .gallery-item').first();
+    await first.hover();
+    const marker = page.locator('[data-testid="histogram-marker"]');
+    await marker.waitFor();
+    expect(Number(await marker.getAttribute('data-value'))).toBe(Number(await first.getAttribute('data-act')));
+    const stats = await page.locator('[data-testid="feature-stats"]').innerText();
+    expect(stats).toContain(details.maxAct.toFixed(3));
+    expect(stats).toContain(details.meanAct.toFixed(3));
+    await s.shot('features-03-hover');
+  });
+
+  it('walks to the next and previous feature with j and k', async () => {
+    await page.locator('main').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('j');
+    await page.waitForFunction((want) => location.hash.startsWith(want), `#/feature/${feature + 1}?`);
+    await page.keyboard.press('k');
+    await page.waitForFunction((want) => location.hash.startsWith(want), `#/feature/${feature}?`);
+  });
+
+  it('saves a label the CLI then reads, and the table finds it', async () => {
+    await page.getByRole('textbox', { name: 'Label' }).fill('whiskers, maybe');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('[data-testid="feature-label"]').waitFor();
+    expect(await page.locator('[data-testid="feature-label"]').innerText()).toBe('whiskers, maybe');
+    const cli = (await s.cli('features', 'search', '--db', db, '--json', '--text', 'whisk')) as CliFeature[];
+    expect(cli.map((f) => f.feature)).toEqual([feature]);
+    await page.goto(`${s.origin}/#/features?q=whisk`);
+    await expect.poll(() => rows().count()).toBe(1);
+    expect(await rows().first().locator('.ft-label').innerText()).toContain('whiskers, maybe');
+    await s.shot('features-04-label');
+  });
+
+  it('has no serious accessibility violation on the table and on a feature page', async () => {
+    expect(await s.a11y()).toEqual([]);
+    await page.goto(`${s.origin}/#/feature/${feature}?token=any`);
+    await page.locator('[data-testid="gallery"] canvas.heat-canvas').first().waitFor();
+    expect(await s.a11y()).toEqual([]);
+  });
+
+  it('had no page errors, console errors or failed requests', () => {
+    expect(s.problems).toEqual([]);
+  });
+});
