@@ -114,6 +114,8 @@ export const ImageListSchema = z.object({
     file: z.string(),
     width: z.int().positive().nullable(),
     height: z.int().positive().nullable(),
+    /** Why its last indexing failed (it then has no thumbnail); null when it did not. */
+    failed: z.string().nullable(),
   })),
 });
 export type ImageList = z.infer<typeof ImageListSchema>;

@@ -14,6 +14,8 @@ export const InstalledModelSchema = z.object({
   demo: z.boolean(),
   /** Shipped with the app; cannot be removed. */
   builtIn: z.boolean(),
+  /** Its files are the app's (downloaded or copied): removing it deletes them. Imported where they were: false. */
+  managed: z.boolean(),
   /** False when some of its files are missing. */
   present: z.boolean(),
 });
@@ -65,4 +67,8 @@ export const ImportResultSchema = z.object({
   skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
 });
 
-export const ModelNameRequestSchema = z.strictObject({ name: z.string().min(1) });
+export const ModelNameRequestSchema = z.strictObject({
+  name: z.string().min(1),
+  /** Remove it even though libraries were indexed with it (their results stay). */
+  force: z.boolean().default(false),
+});

@@ -69,7 +69,7 @@ export function createAppService(emit: EventSink, opts: AppServiceOptions = {}):
   const downloads = new Downloads(() => new ModelManager(), (s) => emit('models.download', s), () => undefined);
   const listModels = async () =>
     (await new ModelManager().list()).map((m) => ({
-      name: m.name, kind: m.kind, path: m.path, size: m.size, layer: m.layer, demo: m.demo, builtIn: m.builtIn, present: m.present,
+      name: m.name, kind: m.kind, path: m.path, size: m.size, layer: m.layer, demo: m.demo, builtIn: m.builtIn, managed: m.managed, present: m.present,
     }));
 
   const current = (): OpenLibrary => {
@@ -208,8 +208,8 @@ export function createAppService(emit: EventSink, opts: AppServiceOptions = {}):
       const names = new Set(out.imported.map((m) => m.name));
       return { imported: (await listModels()).filter((m) => names.has(m.name)), skipped: out.skipped.map((s) => ({ path: s.path, reason: s.reason })) };
     },
-    'models.remove': async ({ name }) => {
-      await new ModelManager().remove(name);
+    'models.remove': async ({ name, force }) => {
+      await new ModelManager().remove(name, { force });
       return listModels();
     },
     'demo.setup': async () => {

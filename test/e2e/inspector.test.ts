@@ -201,6 +201,16 @@ describe.skipIf(!hasChromium)('image inspector in chromium (clipscope serve, dem
     await page.waitForFunction(() => location.hash.startsWith('#/library'));
   });
 
+  it("opens the steering screen on this photo's chosen feature and token, ablated", async () => {
+    const feature = img.tokens.idx[0]![0]!;
+    await page.goto(`${s.origin}/#/image/${images[0]!.imageId}?token=0&feature=${feature}`);
+    await page.getByRole('link', { name: 'Steer', exact: true }).click();
+    await page.locator(`[data-testid="edit-row"][data-feature="${feature}"]`).waitFor();
+    expect(decodeURIComponent(await page.evaluate(() => location.hash))).toContain(`/steer/${images[0]!.imageId}`);
+    const cosine = page.locator('[data-testid="steer-cosine"]');
+    await expect.poll(async () => Number(await cosine.getAttribute('data-value') || 'NaN')).toBeLessThan(1);
+  });
+
   it('had no page errors, console errors or failed requests', () => {
     expect(s.problems).toEqual([]);
   });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiResult, DownloadStatus, InstalledModel } from '../../common/contract/index.js';
 import { startEngineThread, type EngineClient } from '../../main/host/engine-client.js';
+import { ModelManager } from '../../main/engine/models/manager.js';
 import { ROOT } from '../helpers/references.js';
 import { useLocalHub } from '../helpers/use-local-hub.js';
 import { CLIP, SCOPE, hubFiles } from '../engine/models/fixtures.js';
@@ -99,7 +100,13 @@ describe('models through the app API', () => {
     const before = await fs.stat(sae);
     const out = await value<{ imported: InstalledModel[]; skipped: unknown[] }>('models.import', { path: sae });
     expect(out.imported).toMatchObject([{ kind: 'sae', layer: 2, path: sae, builtIn: false, present: true }]);
-    const after = await value<InstalledModel[]>('models.remove', { name: out.imported[0]!.name });
+    expect(out.imported[0]!.managed).toBe(false);
+    // A model a library was indexed with is removed only when the user confirms (force).
+    await new ModelManager().addUser(out.imported[0]!.name, path.join(tmp, 'photos.sqlite'));
+    expect(await engine.call('models.remove', { name: out.imported[0]!.name })).toMatchObject({
+      ok: false, error: { kind: 'user', code: 'model-in-use', message: expect.not.stringContaining('--force') },
+    });
+    const after = await value<InstalledModel[]>('models.remove', { name: out.imported[0]!.name, force: true });
     expect(after.some((m) => m.path === sae)).toBe(false);
     expect((await fs.stat(sae)).mtimeMs).toBe(before.mtimeMs);
 

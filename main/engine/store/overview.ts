@@ -54,6 +54,8 @@ export interface ImagePageItem {
   file: string;
   width: number | null;
   height: number | null;
+  /** The reason its last indexing failed, if it did. */
+  failed: string | null;
 }
 
 /** Present photos by path, optionally under one folder. */
@@ -62,7 +64,9 @@ export function imagePage(lib: Library, opts: { limit: number; offset: number; f
   const args = opts.folder === undefined ? [] : [opts.folder];
   const total = lib.statement(`SELECT count(*) FROM images WHERE status = 'present' ${where}`).pluck().get(...args) as number;
   const items = lib.statement(`
-    SELECT id AS imageId, path AS file, width, height FROM images WHERE status = 'present' ${where}
-    ORDER BY path LIMIT ? OFFSET ?`).all(...args, opts.limit, opts.offset) as ImagePageItem[];
+    SELECT i.id AS imageId, i.path AS file, i.width, i.height, f.error AS failed
+    FROM images i LEFT JOIN failures f ON f.path = i.path
+    WHERE i.status = 'present' ${where.replace('folder_id', 'i.folder_id')}
+    ORDER BY i.path LIMIT ? OFFSET ?`).all(...args, opts.limit, opts.offset) as ImagePageItem[];
   return { total, items };
 }

@@ -8,7 +8,7 @@ import { memo, useCallback, useEffect, useMemo, useRef, useState, type KeyboardE
 import { useQuery } from '@tanstack/react-query';
 import { getRouteApi, Link, useNavigate, useRouter } from '@tanstack/react-router';
 import { Tabs } from 'radix-ui';
-import { ArrowLeft, ChevronLeft, ChevronRight, ExternalLink, Maximize2, Minimize2 } from 'lucide-react';
+import { ArrowLeft, ChevronLeft, ChevronRight, ExternalLink, Maximize2, Minimize2, SlidersHorizontal } from 'lucide-react';
 import type { ImageDetails } from '../../../common/contract/explore-schemas.js';
 import type { LibraryInfo } from '../../../common/contract/library-schemas.js';
 import { engine, mediaUrl } from '../platform.js';
@@ -158,6 +158,19 @@ function Inspector({ library }: { library: LibraryInfo }) {
               ))}
             </div>
           )}
+          <Link
+            className="btn btn-small"
+            to="/steer/$imageId"
+            params={{ imageId }}
+            search={{
+              ...(search.layer === undefined ? {} : { layer: search.layer }),
+              tokens: search.token === undefined || search.token === 0 ? 'cls' : String(search.token),
+              ...(search.feature === undefined ? {} : { edits: `${search.feature}:=0` }),
+            }}
+            title={search.feature === undefined ? "Steer this photo: edit its features and see what the model's view becomes" : `Steer feature ${search.feature} on this photo (starts ablated)`}
+          >
+            <SlidersHorizontal size={14} aria-hidden /> Steer
+          </Link>
           <button type="button" className="btn btn-small" disabled={!prev} onClick={() => goTo(prev)} title="Previous photo (←)" aria-label="Previous photo">
             <ChevronLeft size={16} aria-hidden /> Previous
           </button>

@@ -8,6 +8,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { CircleCheck, Download, FolderInput, Package, Trash2, TriangleAlert } from 'lucide-react';
 import type { DownloadStatus, InstalledModel } from '../../../common/contract/models-schemas.js';
 import { engine } from '../platform.js';
+import { EngineCallError } from '../../../common/contract/client.js';
 import { downloadEventCount, keys, setDownloadAnswer, useDownloadStatus, useModels } from '../queries.js';
 import { Badge, CopyButton, ErrorMessage } from '../ui/bits.js';
 import { bytes, duration } from '../ui/format.js';
@@ -341,7 +342,7 @@ function InstalledList() {
   const client = useQueryClient();
   const [confirming, setConfirming] = useState<InstalledModel | null>(null);
   const remove = useMutation({
-    mutationFn: (name: string) => engine['models.remove']({ name }),
+    mutationFn: ({ name, force }: { name: string; force: boolean }) => engine['models.remove']({ name, force }),
     onSuccess: (list) => {
       client.setQueryData(keys.models, list);
       setConfirming(null);
@@ -374,12 +375,14 @@ function InstalledList() {
           </li>
         ))}
       </ul>
-      <ConfirmRemove model={confirming} pending={remove.isPending} error={remove.error} onCancel={() => setConfirming(null)} onConfirm={(m) => remove.mutate(m.name)} />
+      <ConfirmRemove model={confirming} pending={remove.isPending} error={remove.error} onCancel={() => setConfirming(null)} onConfirm={(m, force) => remove.mutate({ name: m.name, force })} />
     </div>
   );
 }
 
-function ConfirmRemove({ model, pending, error, onCancel, onConfirm }: { model: InstalledModel | null; pending: boolean; error: unknown; onCancel: () => void; onConfirm: (m: InstalledModel) => void }) {
+function ConfirmRemove({ model, pending, error, onCancel, onConfirm }: { model: InstalledModel | null; pending: boolean; error: unknown; onCancel: () => void; onConfirm: (m: InstalledModel, force: boolean) => void }) {
+  // Libraries were indexed with it: the engine says which; the user may still remove it.
+  const inUse = error instanceof EngineCallError && error.code === 'model-in-use';
   const ref = useRef<HTMLDialogElement>(null);
   const shown = useRef<InstalledModel | null>(null);
   if (model) shown.current = model;
@@ -394,17 +397,22 @@ function ConfirmRemove({ model, pending, error, onCancel, onConfirm }: { model: 
     <dialog ref={ref} className="dialog" onClose={onCancel} aria-labelledby="remove-title">
       <h2 id="remove-title">Remove {m?.name}?</h2>
       <p>
-        It leaves the installed list. Files the app downloaded are deleted from disk; files you imported stay where they
-        are. Libraries already indexed with it keep their results.
+        It leaves the installed list.{' '}
+        {m?.managed ? 'Its files, which the app downloaded or copied, are deleted from disk.' : 'Its files were imported where they are and stay there.'}{' '}
+        Libraries already indexed with it keep their results.
       </p>
       {m && <p className="path muted">{m.path}</p>}
-      <ErrorMessage error={error} title="It was not removed." />
+      {inUse ? (
+        <p className="message message-warn error-text" role="alert">{(error as Error).message}. Re-indexing those libraries will need it again.</p>
+      ) : (
+        <ErrorMessage error={error} title="It was not removed." />
+      )}
       <div className="row row-end">
         <button type="button" className="btn" onClick={onCancel} autoFocus>
           Keep it
         </button>
-        <button type="button" className="btn btn-danger" disabled={pending || !m} onClick={() => m && onConfirm(m)}>
-          Remove
+        <button type="button" className="btn btn-danger" disabled={pending || !m} onClick={() => m && onConfirm(m, inUse)}>
+          {inUse ? 'Remove anyway' : 'Remove'}
         </button>
       </div>
     </dialog>

@@ -96,7 +96,7 @@ function Tile({ index, size, libraryFile, folder, failed: failures }: TileProps)
   const [failed, setFailed] = useState(false);
   if (!item) return <div className="tile tile-loading" style={{ width: size, height: size }} role="listitem" />;
   const name = baseName(item.file);
-  const reason = failures.get(item.file);
+  const reason = item.failed ?? failures.get(item.file);
   if (reason !== undefined) {
     return (
       <div className="tile tile-failed" style={{ width: size, height: size }} role="listitem" title={`${item.file}\n${reason}`} data-failed-file={item.file}>
