@@ -13,12 +13,19 @@ export interface Bridge {
   invoke(method: string, payload: unknown): Promise<unknown>;
   /** Calls `fn` with each event's payload; returns the function that stops it. */
   on(event: string, fn: (payload: unknown) => void): () => void;
+  /** The OS folder picker; null when the user cancels. */
+  pickFolder(): Promise<string | null>;
+  /** The path of a file or folder dropped on the window (Electron no longer puts it on File). */
+  pathForFile(file: unknown): string | null;
 }
+
+/** The channel of the folder picker (main/electron/window.ts answers it). */
+export const PICK_FOLDER_CHANNEL = 'dialog:pick-folder';
 
 export type Invoke = (channel: string, payload: unknown) => Promise<unknown>;
 export type Subscribe = (channel: string, fn: (payload: unknown) => void) => () => void;
 
-export function createBridge(invoke: Invoke, subscribe: Subscribe): Bridge {
+export function createBridge(invoke: Invoke, subscribe: Subscribe, pathOf: (file: unknown) => string = () => ''): Bridge {
   return Object.freeze({
     transport: 'ipc' as const,
     async invoke(method: string, payload: unknown) {
@@ -28,6 +35,17 @@ export function createBridge(invoke: Invoke, subscribe: Subscribe): Bridge {
     on(event: string, fn: (payload: unknown) => void) {
       if (!isApiEvent(event)) throw new Error(`unknown event "${event}"`);
       return subscribe(ipcEventChannel(event as ApiEvent), fn);
+    },
+    async pickFolder() {
+      const r = await invoke(PICK_FOLDER_CHANNEL, undefined);
+      return typeof r === 'string' && r !== '' ? r : null;
+    },
+    pathForFile(file: unknown) {
+      try {
+        return pathOf(file) || null;
+      } catch {
+        return null;
+      }
     },
   });
 }

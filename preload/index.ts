@@ -2,7 +2,7 @@
  * Preload (sandboxed, bundled to one CommonJS file): exposes the bridge as `window.clipscope`
  * and nothing else; the page never sees `ipcRenderer`.
  */
-import { contextBridge, ipcRenderer } from 'electron';
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import { createBridge } from './bridge.js';
 
 contextBridge.exposeInMainWorld(
@@ -16,5 +16,6 @@ contextBridge.exposeInMainWorld(
         ipcRenderer.removeListener(channel, listener);
       };
     },
+    (file) => webUtils.getPathForFile(file as File),
   ),
 );

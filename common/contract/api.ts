@@ -28,6 +28,8 @@ import {
   ImportResultSchema,
   ModelListSchema,
   ModelNameRequestSchema,
+  VerifyRequestSchema,
+  VerifyResultSchema,
 } from './models-schemas.js';
 import {
   FeatureDetailsSchema,
@@ -88,6 +90,8 @@ export const ApiContract = {
   'models.import': { input: ImportRequestSchema, output: ImportResultSchema },
   /** Forgets a model; deletes its files only if the app downloaded or copied them. */
   'models.remove': { input: ModelNameRequestSchema, output: ModelListSchema },
+  /** Checks installed models' files against their recorded sizes and sha256. */
+  'models.verify': { input: VerifyRequestSchema, output: VerifyResultSchema },
   /** Creates (or reopens) the demo library on the bundled sample photos and starts indexing it. */
   'demo.setup': { input: NoInputSchema, output: AppStateSchema },
 

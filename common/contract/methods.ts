@@ -27,6 +27,7 @@ export const API_METHODS = [
   'models.cancelDownload',
   'models.import',
   'models.remove',
+  'models.verify',
   'demo.setup',
   'images.list',
   'image.get',

@@ -67,6 +67,25 @@ export const ImportResultSchema = z.object({
   skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
 });
 
+export const VerifyRequestSchema = z.strictObject({
+  /** One model; default all installed. */
+  name: z.string().min(1).optional(),
+  /** Sizes only, no sha256 (seconds instead of minutes for the 1.7 GB checkpoint). */
+  quick: z.boolean().default(false),
+});
+
+export const VerifyResultSchema = z.object({
+  models: z.array(z.object({
+    name: z.string(),
+    kind: z.enum(['vision', 'sae']),
+    ok: z.boolean(),
+    /** What is wrong, one line each (missing file, size or checksum differs, unusable). */
+    problems: z.array(z.string()),
+  })),
+  /** Interrupted downloads kept for resuming. */
+  partials: z.array(z.object({ path: z.string(), size: z.number().nonnegative() })),
+});
+
 export const ModelNameRequestSchema = z.strictObject({
   name: z.string().min(1),
   /** Remove it even though libraries were indexed with it (their results stay). */

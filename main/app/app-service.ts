@@ -208,6 +208,13 @@ export function createAppService(emit: EventSink, opts: AppServiceOptions = {}):
       const names = new Set(out.imported.map((m) => m.name));
       return { imported: (await listModels()).filter((m) => names.has(m.name)), skipped: out.skipped.map((s) => ({ path: s.path, reason: s.reason })) };
     },
+    'models.verify': async ({ name, quick }) => {
+      const out = await new ModelManager().verify({ quick, ...(name === undefined ? {} : { name }) });
+      return {
+        models: out.models.map((m) => ({ name: m.name, kind: m.kind, ok: m.ok, problems: [...m.problems] })),
+        partials: out.partials.map((p) => ({ path: p.path, size: p.size })),
+      };
+    },
     'models.remove': async ({ name, force }) => {
       await new ModelManager().remove(name, { force });
       return listModels();

@@ -2,10 +2,11 @@
  * The main window and the rules every web contents follows: no navigation away from the app,
  * no new windows (web links open in the OS browser), no webviews, no permissions.
  */
-import { BrowserWindow, screen, shell, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { BrowserWindow, dialog, screen, shell, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { forwardEvents, registerIpcHandlers, type IpcEngine } from '../transports/ipc.js';
 import { externalUrlToOpen, isAppUrl, secureWebPreferences } from './security.js';
 import { loadBounds, saveBounds } from './window-state.js';
+import { PICK_FOLDER_CHANNEL } from '../../preload/bridge.js';
 
 export interface AppPage {
   /** `http://localhost:5173/` under `electron-vite dev`, the built index.html's file URL otherwise. */
@@ -33,6 +34,12 @@ export function createMainWindow(page: AppPage, engine: IpcEngine, boundsFile: s
   // Handlers on this window's own IPC: other web contents cannot reach the engine at all.
   registerIpcHandlers(window.webContents.ipc, engine, {
     acceptSender: (event) => isFromAppMainFrame(event as IpcMainInvokeEvent, page.url),
+  });
+  // The native folder picker for "Add a folder"; the page only ever learns the chosen path.
+  window.webContents.ipc.handle(PICK_FOLDER_CHANNEL, async (event) => {
+    if (!isFromAppMainFrame(event, page.url)) return null;
+    const r = await dialog.showOpenDialog(window, { title: 'Add a folder of photos', properties: ['openDirectory'] });
+    return r.canceled ? null : (r.filePaths[0] ?? null);
   });
   const stop = forwardEvents(engine, (channel, payload) => {
     if (!window.isDestroyed()) window.webContents.send(channel, payload);

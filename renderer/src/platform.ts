@@ -14,6 +14,8 @@ interface Bridge {
   readonly transport: 'ipc';
   invoke(method: string, payload: unknown): Promise<unknown>;
   on(event: string, fn: (payload: unknown) => void): () => void;
+  pickFolder(): Promise<string | null>;
+  pathForFile(file: unknown): string | null;
 }
 
 declare global {
@@ -26,6 +28,14 @@ declare global {
 const bridge: Bridge | undefined = typeof window !== 'undefined' ? window.clipscope : undefined;
 
 export const transport: 'ipc' | 'http' = bridge ? 'ipc' : 'http';
+
+/** The OS folder picker (desktop app only: a web page cannot learn a folder's path). */
+export const pickFolder: (() => Promise<string | null>) | null = bridge ? () => bridge.pickFolder() : null;
+
+/** The path of a dropped file or folder, where the platform gives it (the desktop app). */
+export function pathOfDropped(file: File): string | null {
+  return bridge ? bridge.pathForFile(file) : null;
+}
 
 const deliverHttp: Deliver = async (method, payload) => {
   let response: Response;

@@ -109,9 +109,18 @@ describe.skipIf(!hasChromium)('models on the start screen (clipscope serve, loca
     await result.scrollIntoViewIfNeeded();
     await s.shot('models-05-imported');
 
+    // Checking the files: every installed model reads as OK (what models.verify says).
+    await page.getByRole('button', { name: 'Check files' }).click();
+    const row = page.locator(`[data-testid="installed-model"][data-name="${imported.name}"]`);
+    await row.getByText('Files OK').waitFor();
+    const verified = (await s.api('models.verify', {})) as { models: { name: string; ok: boolean }[] };
+    expect(verified.models.every((m) => m.ok)).toBe(true);
+    expect(await page.locator('[data-testid="verify-problems"]').count()).toBe(0);
+
     await page.getByRole('button', { name: `Remove ${imported.name}` }).click();
     const dialog = page.getByRole('dialog', { name: `Remove ${imported.name}?` });
     await dialog.waitFor();
+    expect(await dialog.innerText()).toContain('were imported where they are and stay there');
     expect(await s.a11y()).toEqual([]);
     await s.shot('models-06-confirm');
     await dialog.getByRole('button', { name: 'Remove', exact: true }).click();

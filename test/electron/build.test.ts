@@ -29,15 +29,22 @@ describe('built preload', () => {
     expect(code).not.toMatch(/^\s*(import|export)\s/m);
 
     // What a sandboxed preload gets: a `require` that knows `electron` and little else.
-    const exposed = new Map<string, { invoke(m: string, p: unknown): Promise<unknown>; on(e: string, fn: (p: unknown) => void): () => void }>();
+    const exposed = new Map<string, {
+      invoke(m: string, p: unknown): Promise<unknown>;
+      on(e: string, fn: (p: unknown) => void): () => void;
+      pickFolder(): Promise<string | null>;
+      pathForFile(f: unknown): string | null;
+    }>();
     const sent: Array<[string, unknown]> = [];
     const listeners = new Map<string, (event: unknown, payload: unknown) => void>();
+    let picked: string | null = null;
     const electron = {
       contextBridge: { exposeInMainWorld: (key: string, api: never) => exposed.set(key, api) },
+      webUtils: { getPathForFile: (f: { name: string }) => `/dropped/${f.name}` },
       ipcRenderer: {
         invoke: async (channel: string, payload: unknown) => {
           sent.push([channel, payload]);
-          return { ok: true, value: 'pong' };
+          return channel === 'dialog:pick-folder' ? picked : { ok: true, value: 'pong' };
         },
         on: (channel: string, fn: (event: unknown, payload: unknown) => void) => listeners.set(channel, fn),
         removeListener: (channel: string) => listeners.delete(channel),
@@ -63,6 +70,16 @@ describe('built preload', () => {
     off();
     expect(listeners.has('event:index.status')).toBe(false);
     expect(() => bridge.on('shell.exec', () => undefined)).toThrow(/unknown event/);
+
+    // The folder picker asks the main process on its own channel and hands back only a path.
+    sent.length = 0;
+    picked = '/home/u/Pictures';
+    await expect(bridge.pickFolder()).resolves.toBe('/home/u/Pictures');
+    picked = null;
+    await expect(bridge.pickFolder()).resolves.toBeNull();
+    expect(sent.map((x) => x[0])).toEqual(['dialog:pick-folder', 'dialog:pick-folder']);
+    expect(bridge.pathForFile({ name: 'x' })).toBe('/dropped/x');
+
   });
 });
 

@@ -77,6 +77,21 @@ describe('models through the app API', () => {
     expect(await value<DownloadStatus>('models.downloadStatus')).toEqual(last);
   });
 
+  it('verifies installed files and names a damaged one', async () => {
+    const ok = await value<{ models: { name: string; ok: boolean; problems: string[] }[] }>('models.verify', {});
+    expect(ok.models.find((m) => m.name === 'clip-scope-l2')).toMatchObject({ ok: true, problems: [] });
+    const sae = (await value<InstalledModel[]>('models.list')).find((m) => m.name === 'clip-scope-l2')!;
+    const bytes = await fs.readFile(sae.path);
+    bytes[bytes.length - 10]! ^= 0xff;
+    await fs.writeFile(sae.path, bytes);
+    const bad = await value<{ models: { name: string; ok: boolean; problems: string[] }[] }>('models.verify', { name: 'clip-scope-l2' });
+    expect(bad.models).toHaveLength(1);
+    expect(bad.models[0]!.ok).toBe(false);
+    expect(bad.models[0]!.problems.join(' ')).toMatch(/sha256|checksum/i);
+    bytes[bytes.length - 10]! ^= 0xff;
+    await fs.writeFile(sae.path, bytes);
+  });
+
   it('cancels a download, and says why one failed (the hub refuses the token: 401)', async () => {
     local.hub.fault({ file: `${CLIP}/config.json`, times: Infinity }, { type: 'delay', ms: 3000 });
     await value<InstalledModel[]>('models.remove', { name: 'clip-vit-l-14-laion2b' });

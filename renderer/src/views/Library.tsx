@@ -4,7 +4,7 @@ import { useMutation } from '@tanstack/react-query';
 import { useNavigate } from '@tanstack/react-router';
 import { FolderPlus, Images, Trash2 } from 'lucide-react';
 import type { FolderInfo, LibraryInfo } from '../../../common/contract/library-schemas.js';
-import { engine } from '../platform.js';
+import { engine, pathOfDropped, pickFolder } from '../platform.js';
 import { setAppState, useAppState } from '../queries.js';
 import { RequireLibrary } from '../shell/Frame.js';
 import { Badge, EmptyState, ErrorMessage, Stat } from '../ui/bits.js';
@@ -99,6 +99,9 @@ function Library({ library }: { library: LibraryInfo }) {
 
 /** A folder's path from a drop, where the platform gives one (a file:// URI or a typed path). */
 function droppedPath(data: DataTransfer): string | null {
+  const file = data.files[0];
+  const native = file ? pathOfDropped(file) : null;
+  if (native) return native;
   const uris = data.getData('text/uri-list').split(/\r?\n/).filter((l) => l && !l.startsWith('#'));
   for (const uri of uris) {
     if (uri.startsWith('file://')) {
@@ -204,6 +207,18 @@ function FoldersCard({ library, initialPath, dropError }: { library: LibraryInfo
             <button type="submit" className="btn" disabled={add.isPending}>
               <FolderPlus size={14} aria-hidden /> Add
             </button>
+            {pickFolder && (
+              <button
+                type="button"
+                className="btn"
+                disabled={add.isPending}
+                onClick={() => void pickFolder!().then((p) => {
+                  if (p) add.mutate(p);
+                })}
+              >
+                Choose…
+              </button>
+            )}
           </div>
         </label>
         <div id="folder-error" data-testid="folder-error">

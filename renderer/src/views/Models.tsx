@@ -348,10 +348,20 @@ function InstalledList() {
       setConfirming(null);
     },
   });
+  const verify = useMutation({ mutationFn: () => engine['models.verify']({}) });
+  const checked = new Map((verify.data?.models ?? []).map((r) => [r.name, r]));
   const list = models.data ?? [];
   return (
     <div className="installed">
-      <h3 className="models-sub">Installed</h3>
+      <div className="row">
+        <h3 className="models-sub grow">Installed</h3>
+        {list.length > 0 && (
+          <button type="button" className="btn btn-small btn-quiet" disabled={verify.isPending} onClick={() => verify.mutate()} title="Compare every file with its recorded size and sha256 checksum">
+            {verify.isPending ? 'Checking…' : 'Check files'}
+          </button>
+        )}
+      </div>
+      <ErrorMessage error={verify.error} title="The files could not be checked." />
       <ErrorMessage error={models.error} title="The installed models could not be listed." />
       {list.length === 0 && models.data && <p className="muted small">No models yet.</p>}
       <ul className="list" data-testid="installed-models">
@@ -364,8 +374,11 @@ function InstalledList() {
                 {m.demo && <Badge tone="warn">Random weights</Badge>}
                 {m.builtIn && <Badge title="Shipped with the app; cannot be removed">Built in</Badge>}
                 {!m.present && <Badge tone="error" title="Some of its files are missing">Files missing</Badge>}
+                {checked.get(m.name)?.ok === true && <Badge tone="ok" title="Sizes and sha256 checksums match">Files OK</Badge>}
+                {checked.get(m.name)?.ok === false && <Badge tone="error" title={checked.get(m.name)!.problems.join('\n')}>Damaged</Badge>}
               </div>
               <div className="muted small path" title={m.path}>{m.path}</div>
+              {checked.get(m.name)?.ok === false && <p className="message message-error error-text small" data-testid="verify-problems">{checked.get(m.name)!.problems.join('; ')}</p>}
             </div>
             {!m.builtIn && (
               <button type="button" className="btn btn-small btn-quiet" aria-label={`Remove ${m.name}`} onClick={() => { remove.reset(); setConfirming(m); }}>
