@@ -7,6 +7,9 @@ export default defineConfig({
     // onnxruntime and sharp are native addons; separate processes keep their thread pools apart.
     pool: 'forks',
     testTimeout: 120_000,
+    // Browser tests poll the page for what the engine computes; on a loaded 2-core machine that
+    // can take seconds (the 1 s default then fails tests that are right).
+    expect: { poll: { timeout: 30_000, interval: 100 } },
     hookTimeout: 120_000,
   },
 });

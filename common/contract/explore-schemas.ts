@@ -99,6 +99,7 @@ export const LibraryMetricsSchema = z.object({
 });
 export type LibraryMetricsInfo = z.infer<typeof LibraryMetricsSchema>;
 
+/** The library's photos that indexing has reached (encoded, or failed with a reason), by path. */
 export const ImagesRequestSchema = z.strictObject({
   limit: z.int().positive().max(1000).default(200),
   offset: nonNegativeInt.default(0),

@@ -58,15 +58,18 @@ export interface ImagePageItem {
   failed: string | null;
 }
 
-/** Present photos by path, optionally under one folder. */
+/** Present photos the indexer has been through, by path, optionally under one folder. */
 export function imagePage(lib: Library, opts: { limit: number; offset: number; folder?: string }): { total: number; items: ImagePageItem[] } {
   const where = opts.folder === undefined ? '' : 'AND folder_id = (SELECT id FROM folders WHERE path = ? AND removed_at IS NULL)';
   const args = opts.folder === undefined ? [] : [opts.folder];
-  const total = lib.statement(`SELECT count(*) FROM images WHERE status = 'present' ${where}`).pluck().get(...args) as number;
+  // Photos the indexer has been through (encoded, or failed with a reason): the others have no
+  // thumbnail yet, and making one on demand for each would compete with the indexer.
+  const processed = `(EXISTS (SELECT 1 FROM results r WHERE r.image_id = i.id) OR EXISTS (SELECT 1 FROM failures f2 WHERE f2.path = i.path))`;
+  const total = lib.statement(`SELECT count(*) FROM images i WHERE i.status = 'present' AND ${processed} ${where.replace('folder_id', 'i.folder_id')}`).pluck().get(...args) as number;
   const items = lib.statement(`
     SELECT i.id AS imageId, i.path AS file, i.width, i.height, f.error AS failed
     FROM images i LEFT JOIN failures f ON f.path = i.path
-    WHERE i.status = 'present' ${where.replace('folder_id', 'i.folder_id')}
+    WHERE i.status = 'present' AND ${processed} ${where.replace('folder_id', 'i.folder_id')}
     ORDER BY i.path LIMIT ? OFFSET ?`).all(...args, opts.limit, opts.offset) as ImagePageItem[];
   return { total, items };
 }
