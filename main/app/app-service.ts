@@ -20,6 +20,7 @@ import { Library } from '../engine/store/library.js';
 import { configImageCounts, folderStats, presentImageCount } from '../engine/store/overview.js';
 import { dataDir } from '../engine/runtime/paths.js';
 import { createEngineService } from '../engine/service.js';
+import { checkFolder } from '../engine/library/folders.js';
 import { Downloads } from './downloads.js';
 import { IndexRunner } from './index-runner.js';
 import { mediaFile, type MediaFile, type MediaKind } from './media.js';
@@ -142,18 +143,6 @@ export function createAppService(emit: EventSink, opts: AppServiceOptions = {}):
     const resume = recent.takeResume(abs);
     if (resume !== null && o.runner.status().resumable.includes(resume)) o.runner.resume(resume);
     return changed();
-  };
-
-  const checkFolder = (p: string): string => {
-    const abs = path.resolve(p);
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(abs);
-    } catch {
-      throw new UserFacingError(`${abs}: no such folder`);
-    }
-    if (!st.isDirectory()) throw new UserFacingError(`${abs}: not a folder`);
-    return abs;
   };
 
   const read = <M extends ReadMethod>(method: M) => (input: unknown) =>

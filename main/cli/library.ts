@@ -91,15 +91,5 @@ export function openLibraryFile(file: string | undefined, opts: { readonly?: boo
   return Library.open(db, opts);
 }
 
-export function checkFolder(folder: string): string {
-  const abs = path.resolve(folder);
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(abs);
-  } catch {
-    throw new UserFacingError(`${abs}: no such folder`);
-  }
-  if (!st.isDirectory()) throw new UserFacingError(`${abs}: not a folder`);
-  return abs;
-}
+export { checkFolder } from '../engine/library/folders.js';
 

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { DEMO_PHOTOS, hasChromium, startSession, type Session } from './harness.js';
+import { DEMO_PHOTOS, hasChromium, startDemoSession, type Session } from './harness.js';
 
 declare const location: { hash: string };
 
@@ -26,15 +26,8 @@ describe.skipIf(!hasChromium)('features table and feature page in chromium (clip
   let feature: number;
 
   beforeAll(async () => {
-    s = await startSession();
+    ({ s, db } = await startDemoSession());
     page = s.page;
-    await page.goto(s.url);
-    await page.waitForFunction(() => location.hash === '#/setup');
-    await s.api('demo.setup');
-    await page.goto(`${s.origin}/#/library`);
-    await page.locator('[data-testid="index-pill"][data-state="done"]').waitFor({ timeout: 90_000 });
-    const state = (await s.api('app.state')) as { library: { file: string } };
-    db = state.library.file;
     const img = await s.cli('image', path.join(DEMO_PHOTOS, 'chelsea.png'), '--db', db, '--json');
     feature = img.tokens.idx[0][0] as number;
   });

@@ -138,3 +138,18 @@ export async function startSession(opts: { env?: Record<string, string> } = {}):
     throw error;
   }
 }
+
+/**
+ * A session on the indexed demo library, the page on the library view: what the explorer and
+ * steering tests start from. Returns the library file.
+ */
+export async function startDemoSession(): Promise<{ s: Session; db: string }> {
+  const s = await startSession();
+  await s.page.goto(s.url);
+  await s.page.waitForFunction("location.hash === '#/setup'");
+  await s.api('demo.setup');
+  await s.page.goto(`${s.origin}/#/library`);
+  await s.page.locator('[data-testid="index-pill"][data-state="done"]').waitFor({ timeout: 90_000 });
+  const state = (await s.api('app.state')) as { library: { file: string } };
+  return { s, db: state.library.file };
+}

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { DEMO_PHOTOS, hasChromium, startSession, type Session } from './harness.js';
+import { DEMO_PHOTOS, hasChromium, startDemoSession, type Session } from './harness.js';
 
 declare const location: { hash: string };
 declare const document: { querySelector(s: string): { getAttribute(a: string): string | null } | null };
@@ -30,15 +30,8 @@ describe.skipIf(!hasChromium)('steering screen in chromium (clipscope serve)', (
   let act: number;
 
   beforeAll(async () => {
-    s = await startSession();
+    ({ s, db } = await startDemoSession());
     page = s.page;
-    await page.goto(s.url);
-    await page.waitForFunction(() => location.hash === '#/setup');
-    await s.api('demo.setup');
-    await page.goto(`${s.origin}/#/library`);
-    await page.locator('[data-testid="index-pill"][data-state="done"]').waitFor({ timeout: 90_000 });
-    const state = (await s.api('app.state')) as { library: { file: string } };
-    db = state.library.file;
     const models = (await s.api('models.list')) as { kind: string; path: string }[];
     model = models.find((m) => m.kind === 'vision')!.path;
     sae = models.find((m) => m.kind === 'sae')!.path;
