@@ -146,7 +146,8 @@ export async function startSession(opts: { env?: Record<string, string> } = {}):
 export async function startDemoSession(): Promise<{ s: Session; db: string }> {
   const s = await startSession();
   await s.page.goto(s.url);
-  await s.page.waitForFunction("location.hash === '#/setup'");
+  // A function, not a string: the page's CSP forbids evaluating strings.
+  await s.page.waitForFunction(() => (globalThis as unknown as { location: { hash: string } }).location.hash === '#/setup');
   await s.api('demo.setup');
   await s.page.goto(`${s.origin}/#/library`);
   await s.page.locator('[data-testid="index-pill"][data-state="done"]').waitFor({ timeout: 90_000 });
