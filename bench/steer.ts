@@ -23,6 +23,7 @@ import { Library, type EncodingConfigInput, type ResultInput } from '../main/eng
 import { Steering } from '../main/engine/steering/steering.js';
 import type { EditSet } from '../main/engine/steering/edits.js';
 import { ensureFullSize, MODEL_DIR, ROOT, SAE_FILE, WORK } from './lib/full-size.js';
+import { rng } from '../test/engine/store/helpers.js';
 
 const { values: opt } = parseArgs({ options: { reps: { type: 'string' }, images: { type: 'string' }, layers: { type: 'string' }, 'skip-nearest': { type: 'boolean' } } });
 const REPS = Number(opt.reps ?? 7);
@@ -86,18 +87,6 @@ const CONFIG: EncodingConfigInput = {
   modelDir: '/models/bench', modelFingerprint: 'model:bench', saePath: '/models/bench/22_resid/sae.pt', saeFingerprint: 'sae:bench',
   layer: 22, normalization: 'raw', tokens: 1, width: 8, nFeatures: 16, k: 1, embeddingDim: 768,
 };
-
-/** Deterministic pseudo-random numbers in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A library of `n` images whose embeddings cluster around 64 centres, as photo collections do. */
 function buildLibrary(db: string, n: number): { lib: Library; ids: number[] } {

@@ -67,7 +67,7 @@ export function createAppService(emit: EventSink, opts: AppServiceOptions = {}):
   let open: OpenLibrary | null = null;
   const queries = new QueryPool();
   const steer = new SteerService();
-  const downloads = new Downloads(() => new ModelManager(), (s) => emit('models.download', s), () => undefined);
+  const downloads = new Downloads(() => new ModelManager(), (s) => emit('models.download', s));
   const listModels = async () =>
     (await new ModelManager().list()).map((m) => ({
       name: m.name, kind: m.kind, path: m.path, size: m.size, layer: m.layer, demo: m.demo, builtIn: m.builtIn, managed: m.managed, present: m.present,

@@ -22,7 +22,6 @@ export class Downloads {
   constructor(
     private readonly manager: () => ModelManager,
     onStatus: (s: DownloadStatus) => void,
-    private readonly onInstalled: () => void,
   ) {
     this.events = throttleLatest(onStatus, 1000 / EVENTS_PER_SECOND);
   }
@@ -54,7 +53,6 @@ export class Downloads {
       .finally(() => {
         this.abort = null;
         this.events.flush();
-        this.onInstalled();
       });
     return this.status;
   }
