@@ -10,9 +10,14 @@
  *   2. nearest photos: 100k synthetic 768-dim embeddings in a real library; the old synchronous
  *      brute force (similarImages) against SimilarImagesIndex (worker, one MatMul, before + after
  *      vectors per call), first call and p50 / p95, measured in the same run.
+   3. with --later: per layer L, what reporting a later layer L2 costs (L2 = 22, or 23 from 22; the
+ *      layer-22 SAE applied there, as a library indexed at two layers would do): the first later
+ *      preview of a photo (its unedited L2 codes), then one preview with the report on CLS and on
+ *      all tokens, against the same preview without it. Opened apart from 1., so 1.'s figures stay
+ *      comparable with runs before the option existed.
  * Targets (this CPU): layer 22 < 150 ms per preview; sweep of 8 < 2x one preview; nearest photos at
  * 100k < 50 ms p95. No assertions: figures only. Options: --reps N (default 7), --images N (100000),
- * --layers 22,11,2, --skip-nearest.
+ * --layers 22,11,2, --skip-nearest, --later, --skip-previews.
  */
 import { rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -25,7 +30,9 @@ import type { EditSet } from '../main/engine/steering/edits.js';
 import { ensureFullSize, MODEL_DIR, ROOT, SAE_FILE, WORK } from './lib/full-size.js';
 import { rng } from '../test/engine/store/helpers.js';
 
-const { values: opt } = parseArgs({ options: { reps: { type: 'string' }, images: { type: 'string' }, layers: { type: 'string' }, 'skip-nearest': { type: 'boolean' } } });
+const { values: opt } = parseArgs({
+  options: { reps: { type: 'string' }, images: { type: 'string' }, layers: { type: 'string' }, 'skip-nearest': { type: 'boolean' }, later: { type: 'boolean' }, 'skip-previews': { type: 'boolean' } },
+});
 const REPS = Number(opt.reps ?? 7);
 const IMAGES = Number(opt.images ?? 100_000);
 const CACHE = path.join(WORK, 'cache');
@@ -76,6 +83,29 @@ async function previews(layer: number): Promise<void> {
       console.log(`          all tokens: one preview ${fmt(oneAll)} ms; sweep of 8 ${fmt(eightAll)} ms; sweep / preview ${(eightAll / oneAll).toFixed(2)}x`);
       console.log(`          targets: layer 22 < 150 ms per preview (${p1 < 150 ? 'met' : 'MISSED'}); sweep of 8 < 2x one preview (${p8 / p1 < 2 ? 'met' : 'MISSED'})`);
     }
+  } finally {
+    await s.close();
+  }
+}
+
+// --------------------------------------------------------------------------------- later layers
+
+async function laterLayer(layer: number): Promise<void> {
+  const later = layer >= 22 ? 23 : 22;
+  const s = await Steering.open({ modelDir: MODEL_DIR, sae: SAE_FILE, layer, provider: 'cpu', cacheDir: CACHE, later: [{ layer: later, sae: SAE_FILE }] });
+  try {
+    const src = { file: PHOTO };
+    const { codes } = await s.photo(src);
+    const feature = codes.idx[0]!;
+    const v = codes.val[0]!;
+    const set = (x: number, tokens: 'cls' | 'all'): EditSet => [{ feature, tokens, value: x }];
+    await s.preview(src, [set(0, 'cls')]);
+    const first = await timed(() => s.preview(src, [set(v / 2, 'cls')], { later: true }));
+    const med = async (tokens: 'cls' | 'all', withLater: boolean): Promise<number> =>
+      quantile(await series(REPS, (i) => s.preview(src, [set(v * (1 + i), tokens)], { later: withLater })), 0.5);
+    const [plainCls, laterCls, plainAll, laterAll] = [await med('cls', false), await med('cls', true), await med('all', false), await med('all', true)];
+    console.log(`layer ${String(layer).padStart(2)} reporting layer ${later}: first later preview (unedited layer-${later} codes) ${fmt(first)} ms; ` +
+      `CLS edit ${fmt(plainCls)} -> ${fmt(laterCls)} ms (${(laterCls / plainCls).toFixed(2)}x); all-token edit ${fmt(plainAll)} -> ${fmt(laterAll)} ms (${(laterAll / plainAll).toFixed(2)}x)`);
   } finally {
     await s.close();
   }
@@ -149,7 +179,9 @@ async function nearest(): Promise<void> {
 async function main(): Promise<void> {
   await mkdir(WORK, { recursive: true });
   ensureFullSize(log);
-  for (const layer of (opt.layers ?? '22,11,2').split(',').map(Number)) await previews(layer);
+  const layers = (opt.layers ?? '22,11,2').split(',').map(Number);
+  if (!opt['skip-previews']) for (const layer of layers) await previews(layer);
+  if (opt.later) for (const layer of layers) await laterLayer(layer);
   if (!opt['skip-nearest']) await nearest();
 }
 

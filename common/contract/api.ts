@@ -14,6 +14,7 @@ import {
   ModelInspectionSchema,
 } from './schemas.js';
 import { AppStateSchema, FolderRequestSchema, LibraryFileRequestSchema, NoInputSchema } from './library-schemas.js';
+import { AppSettingsPatchSchema, AppSettingsSchema } from './library-schemas.js';
 import {
   FailuresRequestSchema,
   FailuresSchema,
@@ -50,6 +51,15 @@ import {
   MetricsRequestSchema,
 } from './explore-schemas.js';
 import { SteerRequestSchema, SteerResultSchema } from './steering-schemas.js';
+import {
+  FeaturePreviewsRequestSchema,
+  FeaturePreviewsSchema,
+  FeatureSimilarRequestSchema,
+  FeatureSimilarSchema,
+  ImageSearchRequestSchema,
+  ImageSearchSchema,
+} from './feature-schemas.js';
+import { QueryRequestSchema, QueryResultSchema } from './query-schemas.js';
 
 export interface MethodSchemas {
   readonly input: z.ZodType;
@@ -63,6 +73,9 @@ export const ApiContract = {
 
   // The open library and the recent list. Each change answers with the whole new state.
   'app.state': { input: NoInputSchema, output: AppStateSchema },
+  'settings.get': { input: NoInputSchema, output: AppSettingsSchema },
+  /** Changes some settings; answers with all of them. */
+  'settings.set': { input: AppSettingsPatchSchema, output: AppSettingsSchema },
   'library.open': { input: LibraryFileRequestSchema, output: AppStateSchema },
   'library.create': { input: LibraryFileRequestSchema, output: AppStateSchema },
   'library.close': { input: NoInputSchema, output: AppStateSchema },
@@ -104,8 +117,16 @@ export const ApiContract = {
   'feature.details': { input: FeatureRequestSchema, output: FeatureDetailsSchema },
   /** One feature's per-token activations on a page of photos (the gallery tiles' heatmaps). */
   'feature.heat': { input: FeatureHeatRequestSchema, output: FeatureHeatSchema },
+  /** Features whose decoder directions are closest (cosine), as `clipscope features similar`; reads the SAE file. */
+  'feature.similar': { input: FeatureSimilarRequestSchema, output: FeatureSimilarSchema },
+  /** Histogram and top photos of each feature of a table page: one call per visible page. */
+  'features.previews': { input: FeaturePreviewsRequestSchema, output: FeaturePreviewsSchema },
+  /** Indexed photos by file name (the command palette). */
+  'images.search': { input: ImageSearchRequestSchema, output: ImageSearchSchema },
   /** Sets a feature's label and / or note (kept per SAE, exported as JSON by the CLI). */
   'labels.set': { input: LabelRequestSchema, output: FeatureInfoSchema },
+  /** Photos by the features that fire on them (ALL / ANY / NOT, regions, folder, dates), as `clipscope query`. */
+  'query.run': { input: QueryRequestSchema, output: QueryResultSchema },
 
   /** Runs the rest of CLIP on the photo with its features edited (the model runs: a worker). */
   'steer.preview': { input: SteerRequestSchema, output: SteerResultSchema },

@@ -24,6 +24,18 @@ export const GalleryRequestSchema = z.strictObject({
    */
   quantiles: z.array(z.number().min(0).max(1)).max(20).optional(),
   perQuantile: z.int().positive().max(100).default(6),
+  /**
+   * A patch token's gallery reads photos' latents one by one: at most this many in this call.
+   * A scan that stops early answers the photos already certain and a `cursor` to go on with.
+   */
+  maxReads: z.int().positive().max(1_000_000).optional(),
+  /** The `cursor` of the previous answer to the same request: its next photos. */
+  cursor: z.string().max(1_000_000).optional(),
+  /**
+   * The view asking (e.g. "feature-page"): a newer request of the same view replaces this one
+   * while it still waits for a query worker.
+   */
+  channel: z.string().max(100).optional(),
   ...layerChoice,
 });
 export type GalleryRequest = z.input<typeof GalleryRequestSchema>;
@@ -47,6 +59,11 @@ export const GalleryResultSchema = z.object({
   items: z.array(GalleryItemSchema),
   /** One sample per requested quantile: its 0-based rank from the strongest, and the photos there. */
   quantiles: z.array(z.object({ quantile: z.number(), rank: nonNegativeInt, items: z.array(GalleryItemSchema) })),
+  /**
+   * Only when a bounded scan (maxReads) stopped early: pass it back with the same request for
+   * the next photos. The items of all the answers, in order, are the unbounded page.
+   */
+  cursor: z.string().optional(),
 });
 export type GalleryResult = z.infer<typeof GalleryResultSchema>;
 

@@ -6,5 +6,6 @@ export * from './indexing-schemas.js';
 export * from './models-schemas.js';
 export * from './explore-schemas.js';
 export * from './steering-schemas.js';
+export * from './query-schemas.js';
 export * from './api.js';
 export * from './envelope.js';

@@ -71,6 +71,18 @@ export const AppStateSchema = z.object({
 });
 export type AppState = z.infer<typeof AppStateSchema>;
 
+/** The user's choices that outlive a launch (app-settings.json). */
+export const AppSettingsSchema = z.object({
+  /** Closing the window lets a running indexing job finish before the app quits (instead of pausing it). */
+  keepIndexingInBackground: z.boolean(),
+});
+export type AppSettings = z.infer<typeof AppSettingsSchema>;
+
+/** The settings to change; the others keep their values. */
+export const AppSettingsPatchSchema = z.strictObject({
+  keepIndexingInBackground: z.boolean().optional(),
+});
+
 export const LibraryFileRequestSchema = z.strictObject({ file: nonEmptyPath });
 export type LibraryFileRequest = z.infer<typeof LibraryFileRequestSchema>;
 

@@ -9,6 +9,8 @@ export const API_METHODS = [
   'models.inspect',
   'encode.image',
   'app.state',
+  'settings.get',
+  'settings.set',
   'library.open',
   'library.create',
   'library.close',
@@ -36,7 +38,11 @@ export const API_METHODS = [
   'features.search',
   'feature.details',
   'feature.heat',
+  'feature.similar',
+  'features.previews',
+  'images.search',
   'labels.set',
+  'query.run',
   'steer.preview',
 ] as const;
 

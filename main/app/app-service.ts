@@ -16,7 +16,7 @@ import type {
 import { UserFacingError } from '../engine/errors.js';
 import { demoDir, readDemoManifest } from '../engine/models/demo.js';
 import { ModelManager } from '../engine/models/manager.js';
-import { Library } from '../engine/store/library.js';
+import { openLibrary as openLibraryFile, type WritableLibrary } from '../engine/store/library.js';
 import { configImageCounts, folderStats, presentImageCount } from '../engine/store/overview.js';
 import { dataDir } from '../engine/runtime/paths.js';
 import { createEngineService } from '../engine/service.js';
@@ -55,7 +55,7 @@ export interface AppService extends EngineImpl {
 const DEMO_LIBRARY = 'demo-library.sqlite';
 
 interface OpenLibrary {
-  lib: Library;
+  lib: WritableLibrary;
   runner: IndexRunner;
   demo: boolean;
 }
@@ -124,7 +124,7 @@ export function createAppService(emit: EventSink, opts: AppServiceOptions = {}):
     if (how === 'create' && fs.existsSync(abs)) throw new UserFacingError(`${abs} already exists: open it instead, or choose another name`);
     if (open?.lib.file === abs) return changed();
     await closeLibrary();
-    const lib = Library.open(abs);
+    const lib = openLibraryFile(abs, { write: true });
     const demoFolder = demoDir();
     const demo = demoFolder !== null && path.basename(abs) === DEMO_LIBRARY && lib.listFolders().some((f) => f.path === path.join(demoFolder, 'photos'));
     const o: OpenLibrary = {
@@ -154,6 +154,8 @@ export function createAppService(emit: EventSink, opts: AppServiceOptions = {}):
     'encode.image': (input) => engine['encode.image'](input),
 
     'app.state': async () => appState(),
+    'settings.get': async () => recent.settings(),
+    'settings.set': async (patch) => recent.updateSettings(patch),
     'library.open': ({ file }) => openLibrary(file, 'open'),
     'library.create': ({ file }) => openLibrary(file, 'create'),
     'library.close': async () => {
@@ -232,6 +234,10 @@ export function createAppService(emit: EventSink, opts: AppServiceOptions = {}):
     'features.search': read('features.search'),
     'feature.details': read('feature.details'),
     'feature.heat': read('feature.heat'),
+    'feature.similar': read('feature.similar'),
+    'features.previews': read('features.previews'),
+    'images.search': read('images.search'),
+    'query.run': read('query.run'),
     'labels.set': async ({ feature, label, note, layer }) => {
       const lib = current().lib;
       const config = resolveConfig(lib, layer === undefined ? {} : { layer });

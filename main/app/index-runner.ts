@@ -9,7 +9,7 @@ import { UserFacingError, errorMessage } from '../engine/errors.js';
 import { Indexer, type IndexerOptions } from '../engine/library/indexer.js';
 import type { JobRow } from '../engine/library/jobs.js';
 import type { IndexProgress } from '../engine/library/progress.js';
-import type { Library } from '../engine/store/library.js';
+import type { WritableLibrary } from '../engine/store/library.js';
 import { throttleLatest } from './throttle.js';
 
 const STATUS_EVENTS_PER_SECOND = 4;
@@ -28,7 +28,7 @@ export class IndexRunner {
   private readonly events: { push(s: IndexStatus): void; flush(): void };
 
   constructor(
-    private readonly lib: Library,
+    private readonly lib: WritableLibrary,
     private readonly opts: IndexRunnerOptions,
   ) {
     this.events = throttleLatest(opts.onStatus, 1000 / STATUS_EVENTS_PER_SECOND);

@@ -1,7 +1,10 @@
 /**
- * A small pool of query workers: each read query goes to the least busy one, so a slow gallery
- * does not hold up the next view's queries.
+ * A small pool of query workers. Each worker runs one query at a time; the rest wait here, so
+ * that a query still waiting can be dropped when a newer one from the same view replaces it
+ * (the user clicked on: the old answer would only be thrown away), and a slow gallery does not
+ * hold up the queries behind it while another worker is free.
  */
+import { UserFacingError } from '../engine/errors.js';
 import { startWorker } from '../engine/runtime/worker-rpc.js';
 import type { QueryHandlers } from './query-worker.js';
 import type { ReadMethod } from './read-queries.js';
@@ -11,27 +14,73 @@ const DEFAULT_WORKERS = 2;
 
 interface Member {
   worker: ReturnType<typeof startWorker<QueryHandlers>>;
-  busy: number;
+  busy: boolean;
+}
+
+interface Waiting {
+  file: string;
+  method: ReadMethod;
+  input: unknown;
+  /** Requests with the same key replace each other while they wait. */
+  key: string | null;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * The view a request comes from, when it names one (the contract's optional `channel`): a newer
+ * request of the same method and channel supersedes it.
+ */
+export function supersedeKey(method: ReadMethod, input: unknown): string | null {
+  const channel = typeof input === 'object' && input !== null ? (input as { channel?: unknown }).channel : undefined;
+  return typeof channel === 'string' && channel !== '' ? `${method}\u0000${channel}` : null;
+}
+
+export function supersededError(): UserFacingError {
+  return new UserFacingError('a newer request from the same view replaced this one before it ran').withCode('busy', { superseded: true });
 }
 
 export class QueryPool {
   private members: Member[] | null = null;
+  private readonly waiting: Waiting[] = [];
 
   constructor(private readonly size = DEFAULT_WORKERS) {}
 
   private pool(): Member[] {
     // Started on first use: an app that never opens a library starts no reader.
-    this.members ??= Array.from({ length: this.size }, () => ({ worker: startWorker<QueryHandlers>(import.meta.url, 'query-worker'), busy: 0 }));
+    this.members ??= Array.from({ length: this.size }, () => ({ worker: startWorker<QueryHandlers>(import.meta.url, 'query-worker'), busy: false }));
     return this.members;
   }
 
-  async query(file: string, method: ReadMethod, input: unknown): Promise<unknown> {
-    const m = this.pool().reduce((a, b) => (b.busy < a.busy ? b : a));
-    m.busy++;
-    try {
-      return await m.worker.api.query({ file, method, input });
-    } finally {
-      m.busy--;
+  /** Requests waiting for a worker (not started yet). */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  query(file: string, method: ReadMethod, input: unknown): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const key = supersedeKey(method, input);
+      if (key !== null) {
+        for (let i = this.waiting.length - 1; i >= 0; i--) {
+          if (this.waiting[i]!.key === key) this.waiting.splice(i, 1)[0]!.reject(supersededError());
+        }
+      }
+      this.waiting.push({ file, method, input, key, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    const members = this.pool();
+    for (const m of members) {
+      if (m.busy) continue;
+      const next = this.waiting.shift();
+      if (!next) return;
+      m.busy = true;
+      m.worker.api.query({ file: next.file, method: next.method, input: next.input }).then(next.resolve, next.reject).finally(() => {
+        m.busy = false;
+        if (this.members === members) this.dispatch();
+      });
     }
   }
 
@@ -43,6 +92,7 @@ export class QueryPool {
   async close(): Promise<void> {
     const ms = this.members ?? [];
     this.members = null;
+    for (const w of this.waiting.splice(0)) w.reject(new UserFacingError('the library was closed before this query ran'));
     await Promise.all(ms.map((m) => m.worker.terminate()));
   }
 }

@@ -4,13 +4,17 @@
  */
 import type { ApiOutput, ApiParsedInput } from '../../common/contract/index.js';
 import { resolveConfig } from '../engine/queries/config.js';
-import { featureDetails, searchFeatures } from '../engine/queries/features.js';
+import { featureDetails, searchFeatures, similarFeatures } from '../engine/queries/features.js';
 import { gallery } from '../engine/queries/gallery.js';
 import { featureHeat } from '../engine/queries/heat.js';
+import { queryImages, regionTokens } from '../engine/queries/feature-query.js';
 import { imageLatents } from '../engine/queries/image.js';
 import { libraryMetrics } from '../engine/queries/metrics.js';
 import type { Library } from '../engine/store/library.js';
 import { imagePage } from '../engine/store/overview.js';
+import { featurePreviews } from '../engine/queries/previews.js';
+import { searchImagesByName } from '../engine/store/image-search.js';
+import { cachedDecoder } from './decoders.js';
 
 const configFor = (lib: Library, layer: number | undefined, configId?: number) =>
   resolveConfig(lib, { ...(layer === undefined ? {} : { layer }), ...(configId === undefined ? {} : { configId }) });
@@ -68,6 +72,40 @@ export const readQueries = {
   'feature.heat'(lib: Library, { feature, imageIds, layer, config: configId }: ApiParsedInput<'feature.heat'>): ApiOutput<'feature.heat'> {
     const config = configFor(lib, layer, configId);
     return { feature, layer: config.layer, images: featureHeat(lib, config, feature, imageIds) };
+  },
+
+  async 'feature.similar'(lib: Library, { feature, limit, layer, config: configId }: ApiParsedInput<'feature.similar'>): Promise<ApiOutput<'feature.similar'>> {
+    return similarFeatures(lib, configFor(lib, layer, configId), feature, cachedDecoder, limit);
+  },
+
+  'features.previews'(lib: Library, { features, thumbs, layer, config: configId }: ApiParsedInput<'features.previews'>): ApiOutput<'features.previews'> {
+    const config = configFor(lib, layer, configId);
+    const items = featurePreviews(lib, config, features, thumbs).map((p) => ({
+      feature: p.feature, histogram: p.histogram, top: p.top.map((i) => ({ imageId: i.imageId, file: i.file, act: i.act, token: i.token })),
+    }));
+    return { layer: config.layer, items };
+  },
+
+  'images.search'(lib: Library, { text, limit }: ApiParsedInput<'images.search'>): ApiOutput<'images.search'> {
+    return searchImagesByName(lib, text, limit);
+  },
+
+  'query.run'(lib: Library, q: ApiParsedInput<'query.run'>): ApiOutput<'query.run'> {
+    const config = configFor(lib, q.layer, q.config);
+    // Regions and tokens together are one token set (their union), as `clipscope query` takes them.
+    const regionTokenList = (q.regions ?? []).flatMap(([r0, r1, c0, c1]) => regionTokens(config, [r0, r1], [c0, c1]));
+    const tokens = q.tokens || q.regions ? [...new Set([...(q.tokens ?? []), ...regionTokenList])] : undefined;
+    const r = queryImages(lib, config, {
+      ...(q.all ? { all: q.all } : {}), ...(q.any ? { any: q.any } : {}), ...(q.not ? { not: q.not } : {}),
+      ...(tokens ? { tokens } : {}),
+      ...(q.folder !== undefined ? { folder: q.folder } : {}),
+      ...(q.after !== undefined ? { after: q.after } : {}), ...(q.before !== undefined ? { before: q.before } : {}),
+      sort: q.sort, limit: q.limit, offset: q.offset,
+    });
+    return {
+      layer: config.layer, configId: config.id, total: r.total,
+      items: r.items.map((h) => ({ imageId: h.imageId, file: h.file, score: h.score, date: h.date, features: h.features })),
+    };
   },
 };
 

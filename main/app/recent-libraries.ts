@@ -1,6 +1,6 @@
 /**
- * The app's memory between launches: recently opened libraries (most recent first) and a job
- * to resume when its library opens again. One small JSON file in the per-user data folder,
+ * The app's memory between launches: recently opened libraries (most recent first), a job to
+ * resume when its library opens again, and the user's settings. One small JSON file in the per-user data folder,
  * replaced atomically; a damaged file is treated as empty (it holds nothing precious).
  */
 import fs from 'node:fs';
@@ -14,11 +14,26 @@ export interface RecentEntry {
   openedAt: number;
 }
 
+export interface AppSettings {
+  /** Closing the window lets a running indexing job finish (the app quits after it) instead of pausing it. */
+  keepIndexingInBackground: boolean;
+}
+
+const DEFAULT_SETTINGS: AppSettings = { keepIndexingInBackground: false };
+
 interface SettingsFile {
   version: 1;
   recent: RecentEntry[];
   /** Library file -> job paused because the app closed, resumed when the library opens. */
   resumeOnOpen: Record<string, number>;
+  settings: AppSettings;
+}
+
+function settingsFrom(s: unknown): AppSettings {
+  const o = typeof s === 'object' && s !== null ? (s as Partial<Record<keyof AppSettings, unknown>>) : {};
+  return {
+    keepIndexingInBackground: typeof o.keepIndexingInBackground === 'boolean' ? o.keepIndexingInBackground : DEFAULT_SETTINGS.keepIndexingInBackground,
+  };
 }
 
 export class RecentLibraries {
@@ -31,9 +46,10 @@ export class RecentLibraries {
         version: 1,
         recent: Array.isArray(s.recent) ? s.recent.filter((r) => typeof r?.file === 'string' && typeof r.openedAt === 'number') : [],
         resumeOnOpen: typeof s.resumeOnOpen === 'object' && s.resumeOnOpen !== null ? s.resumeOnOpen : {},
+        settings: settingsFrom(s.settings),
       };
     } catch {
-      return { version: 1, recent: [], resumeOnOpen: {} };
+      return { version: 1, recent: [], resumeOnOpen: {}, settings: { ...DEFAULT_SETTINGS } };
     }
   }
 
@@ -75,5 +91,17 @@ export class RecentLibraries {
     const s = this.read();
     s.resumeOnOpen[file] = jobId;
     this.write(s);
+  }
+
+  settings(): AppSettings {
+    return this.read().settings;
+  }
+
+  /** Changes the given settings, keeps the others; returns them all. */
+  updateSettings(patch: Partial<AppSettings>): AppSettings {
+    const s = this.read();
+    s.settings = settingsFrom({ ...s.settings, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) });
+    this.write(s);
+    return s.settings;
   }
 }

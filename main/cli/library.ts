@@ -3,13 +3,11 @@
  * the library (for reading, or for writing when indexing), and number formatting. One module,
  * so no command borrows another's helpers.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { UserFacingError } from '../engine/errors.js';
-import { openLibrary, resolveConfig } from '../engine/queries/config.js';
-import { defaultLibraryFile, Library } from '../engine/store/library.js';
-import type { ConfigRow } from '../engine/store/rows.js';
+import type { ConfigChoice } from '../engine/queries/config.js';
+import { defaultLibraryFile, openLibrary, type ReadonlyLibrary, type WritableLibrary } from '../engine/store/library.js';
 import { parseLayer, parsePositiveInt } from './options.js';
 import { ApiContract, type ApiInput, type ApiOutput } from '../../common/contract/index.js';
 import { readQueries, type ReadMethod } from '../app/read-queries.js';
@@ -28,12 +26,29 @@ export function addLibraryOptions(cmd: Command): Command {
     .option('--config <id>', 'read the results of this configuration (when several share a layer)', parsePositiveInt);
 }
 
-/** Opens the library, picks the configuration, runs `fn`, closes. */
-export async function withConfig<T>(opts: LibraryOptions, fn: (lib: Library, config: ConfigRow) => T | Promise<T>): Promise<T> {
-  const lib = openLibrary(opts.db);
+/** The configuration the --layer / --config options pick. */
+export function configChoice(opts: LibraryOptions): ConfigChoice {
+  return { ...(opts.layer === undefined ? {} : { layer: opts.layer }), ...(opts.config === undefined ? {} : { configId: opts.config }) };
+}
+
+/** Runs `fn` on a read-only handle of the library (never created, never migrated), then closes it. */
+export async function withLibrary<T>(opts: { db?: string }, fn: (lib: ReadonlyLibrary) => T | Promise<T>): Promise<T> {
+  const lib = openLibrary(libraryFileOf(opts));
   try {
-    const config = resolveConfig(lib, { ...(opts.layer === undefined ? {} : { layer: opts.layer }), ...(opts.config === undefined ? {} : { configId: opts.config }) });
-    return await fn(lib, config);
+    return await fn(lib);
+  } finally {
+    lib.close();
+  }
+}
+
+/**
+ * Runs `fn` on a writable handle (an older library is upgraded), then closes it. `create`: make
+ * the file when missing (adding folders, indexing); otherwise a missing library is an error.
+ */
+export async function withWritableLibrary<T>(opts: { db?: string }, how: { create: boolean }, fn: (lib: WritableLibrary) => T | Promise<T>): Promise<T> {
+  const lib = openLibrary(libraryFileOf(opts), { write: true, create: how.create });
+  try {
+    return await fn(lib);
   } finally {
     lib.close();
   }
@@ -44,16 +59,14 @@ export async function withConfig<T>(opts: LibraryOptions, fn: (lib: Library, con
  * library, the request checked against the contract as the transports check it: the CLI formats
  * what the app shows.
  */
-export async function readQuery<M extends ReadMethod>(opts: LibraryOptions, method: M, input: (lib: Library) => ApiInput<M>): Promise<ApiOutput<M>> {
-  const lib = openLibrary(opts.db);
-  try {
+export async function readQuery<M extends ReadMethod>(opts: LibraryOptions, method: M, input: (lib: ReadonlyLibrary) => ApiInput<M>): Promise<ApiOutput<M>> {
+  return withLibrary(opts, async (lib) => {
     const choice = { ...(opts.layer === undefined ? {} : { layer: opts.layer }), ...(opts.config === undefined ? {} : { config: opts.config }) };
     const request = ApiContract[method].input.safeParse({ ...(input(lib) as object), ...choice });
     if (!request.success) throw new UserFacingError(describeIssues(request.error));
-    return (readQueries[method] as (lib: Library, input: unknown) => ApiOutput<M>)(lib, request.data);
-  } finally {
-    lib.close();
-  }
+    // Awaited here: an asynchronous query must finish before the handle closes.
+    return await (readQueries[method] as (lib: ReadonlyLibrary, input: unknown) => ApiOutput<M> | Promise<ApiOutput<M>>)(lib, request.data);
+  });
 }
 
 export function parseFeature(value: string): number {
@@ -81,14 +94,6 @@ export function libraryFileOf(opts: { db?: string }): string {
 /** dataDir()/library.sqlite (the store's default library). */
 export function defaultDbPath(): string {
   return defaultLibraryFile();
-}
-
-/** Opens (creating) the library file, making its folder. */
-export function openLibraryFile(file: string | undefined, opts: { readonly?: boolean } = {}): Library {
-  const db = path.resolve(file ?? defaultDbPath());
-  if (!opts.readonly) fs.mkdirSync(path.dirname(db), { recursive: true });
-  else if (!fs.existsSync(db)) throw new UserFacingError(`${db}: no such library file`);
-  return Library.open(db, opts);
 }
 
 export { checkFolder } from '../engine/library/folders.js';

@@ -7,6 +7,7 @@ import { app, BrowserWindow, protocol, session } from 'electron';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MEDIA_SCHEME, mediaProtocolHandler } from '../transports/media-protocol.js';
+import { afterLastWindowClosed } from './background-indexing.js';
 import { startEngineProcess } from './engine-process.js';
 import { createMainWindow, hardenWebContents, type AppPage } from './window.js';
 
@@ -33,16 +34,18 @@ if (!app.requestSingleInstanceLock()) {
 
 function start(): void {
   let mainWindow: BrowserWindow | null = null;
+  let openWindow: (() => void) | null = null;
 
   app.on('second-instance', () => {
-    if (!mainWindow || mainWindow.isDestroyed()) return;
+    // Started again while indexing went on in the background: show the app again.
+    if (!mainWindow || mainWindow.isDestroyed()) {
+      openWindow?.();
+      return;
+    }
     if (mainWindow.isMinimized()) mainWindow.restore();
     mainWindow.focus();
   });
   app.on('web-contents-created', (_event, contents) => hardenWebContents(contents, page.url));
-  app.on('window-all-closed', () => {
-    if (process.platform !== 'darwin') app.quit();
-  });
 
   app
     .whenReady()
@@ -55,9 +58,25 @@ function start(): void {
       protocol.handle(MEDIA_SCHEME, mediaProtocolHandler((kind, id) => engine.media(kind, id)));
       closeEngineOnQuit(engine);
       const boundsFile = path.join(app.getPath('userData'), 'window.json');
-      mainWindow = createMainWindow(page, engine, boundsFile);
+      openWindow = () => {
+        mainWindow = createMainWindow(page, engine, boundsFile);
+      };
+      openWindow();
       app.on('activate', () => {
-        if (BrowserWindow.getAllWindows().length === 0) mainWindow = createMainWindow(page, engine, boundsFile);
+        if (BrowserWindow.getAllWindows().length === 0) openWindow?.();
+      });
+      // The last window closed: quit (the engine pauses a running job after its batch), or, if
+      // the user chose so, let the job finish first. macOS apps stay open without windows: there
+      // the job pauses unless it may go on.
+      app.on('window-all-closed', () => {
+        const noWindow = (): boolean => BrowserWindow.getAllWindows().length === 0;
+        const quit = process.platform === 'darwin'
+          ? () => void (noWindow() && engine.call('index.pause', undefined))
+          : () => noWindow() && app.quit();
+        afterLastWindowClosed(engine, quit).catch((error: unknown) => {
+          console.error('[app] could not read the indexing settings:', error);
+          quit();
+        });
       });
     })
     .catch((error: unknown) => {

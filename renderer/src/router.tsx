@@ -13,6 +13,8 @@ import { FeatureView } from './views/Feature.js';
 import { ImageView } from './views/Image.js';
 import { SteerPickView, SteerView } from './views/Steer.js';
 import { FeaturesView } from './views/Features.js';
+import { QueryView } from './views/Query.js';
+import { querySearchOf, type QueryRouteSearch } from './ui/query-params.js';
 import { steerSearchOf, featuresSearchOf, type SteerSearch, type FeaturesSearch } from './ui/search-params.js';
 
 export type TokenChoice = 'cls' | 'any' | number;
@@ -41,6 +43,11 @@ export interface ImageSearch {
   tab?: InspectorTab;
   /** Show the whole photo with the unseen margins dimmed. */
   full?: true;
+  /** The selected region of the patch grid, `r0-r1xc0-c1` (the query grammar). */
+  region?: string;
+  /** The list the photo was opened from (its walk order, ui/walk.ts) and its position there. */
+  from?: string;
+  at?: number;
 }
 
 function imageSearch(s: Record<string, unknown>): ImageSearch {
@@ -54,6 +61,10 @@ function imageSearch(s: Record<string, unknown>): ImageSearch {
   if (s.overlay === 'heat' || s.overlay === 'error' || s.overlay === 'none') out.overlay = s.overlay;
   if (s.tab === 'token' || s.tab === 'pooled' || s.tab === 'image') out.tab = s.tab;
   if (s.full === true || s.full === 1 || s.full === '1' || s.full === 'true') out.full = true;
+  if (typeof s.region === 'string' && /^\d+(-\d+)?x\d+(-\d+)?$/.test(s.region)) out.region = s.region;
+  if (typeof s.from === 'string' && s.from !== '') out.from = s.from;
+  const at = Number(s.at);
+  if (s.at !== undefined && s.at !== '' && Number.isInteger(at) && at >= 0) out.at = at;
   return out;
 }
 
@@ -82,7 +93,9 @@ export const featuresRoute = createRoute({
 export const featureRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/feature/$id',
-  validateSearch: (s: Record<string, unknown>): { layer?: number; token: TokenChoice } => ({ layer: layerOf(s), token: tokenOf(s.token) }),
+  // view: the Top tab unless `quantiles` (samples across the activation distribution).
+  validateSearch: (s: Record<string, unknown>): { layer?: number; token: TokenChoice; view?: 'quantiles' } =>
+    ({ layer: layerOf(s), token: tokenOf(s.token), ...(s.view === 'quantiles' ? { view: 'quantiles' as const } : {}) }),
   component: FeatureView,
 });
 const imagesRoute = createRoute({
@@ -114,6 +127,12 @@ export const steerImageRoute = createRoute({
   validateSearch: (s: Record<string, unknown>): SteerSearch => steerSearchOf(s, layerOf(s)),
   component: SteerView,
 });
+export const queryRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/query',
+  validateSearch: (s: Record<string, unknown>): QueryRouteSearch => querySearchOf(s, layerOf(s)),
+  component: QueryView,
+});
 export const metricsRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/metrics',
@@ -131,6 +150,7 @@ const routeTree = rootRoute.addChildren([
   imageRoute,
   steerRoute,
   steerImageRoute,
+  queryRoute,
   metricsRoute,
 ]);
 

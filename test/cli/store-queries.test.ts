@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryImages } from '../../main/engine/queries/feature-query.js';
 import { gallery } from '../../main/engine/queries/gallery.js';
 import { libraryMetrics } from '../../main/engine/queries/metrics.js';
-import { Library, type ConfigRow } from '../../main/engine/store/library.js';
+import { Library, type ConfigRow, type WritableLibrary } from '../../main/engine/store/library.js';
 import { addFixturePhotos, encodeFixturePhotos, MODEL, resultOf, SAE, tempDir, type EncodedPhoto } from '../engine/store/helpers.js';
 import { runCli } from './run-cli.js';
 
@@ -12,7 +12,7 @@ let dir: string;
 let db: string;
 let twoConfigs: string;
 let photos: EncodedPhoto[];
-let lib: Library;
+let lib: WritableLibrary;
 let config: ConfigRow;
 
 beforeAll(async () => {
@@ -123,6 +123,17 @@ describe('clipscope features', () => {
     const similar = await runCli(['features', 'similar', '5', '--limit', '3', '--db', db, '--json']);
     expect(similar.code, similar.stderr).toBe(0);
     expect(json<unknown[]>(similar.stdout)).toHaveLength(3);
+  });
+});
+
+describe('clipscope features search beyond one page of the API', () => {
+  it('lists every feature asked for, in order, across pages', async () => {
+    const r = await runCli(['features', 'search', '--sort', 'id', '--asc', '--limit', '1024', '--db', db, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ feature: number }[]>(r.stdout).map((f) => f.feature)).toEqual(Array.from({ length: 1024 }, (_, i) => i));
+    // Without --asc, highest first (as before pages existed); past the end it stops.
+    const tail = await runCli(['features', 'search', '--sort', 'id', '--limit', '1500', '--offset', '1000', '--db', db, '--json']);
+    expect(json<{ feature: number }[]>(tail.stdout).map((f) => f.feature)).toEqual(Array.from({ length: 24 }, (_, i) => 23 - i));
   });
 });
 

@@ -3,7 +3,10 @@
  * demo library: the table's first rows are `clipscope features search --json`'s (default order,
  * hide dead, sort by max, search by id and by label); each gallery tile's heat canvas is hottest
  * at the patch where `clipscope image --json` has the feature strongest; hovering a tile marks
- * its value on the histogram; j / k walk the features; a label saved here is the CLI's.
+ * its value on the histogram; j / k and ] / [ walk the features; a label saved here is the CLI's.
+ * The table's rows carry an activation sparkline and their strongest photos (one previews call
+ * per block of visible rows); the Quantiles tab shows the photos of `clipscope gallery
+ * --quantiles`; the similar features are `clipscope features similar`'s.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,9 +28,15 @@ describe.skipIf(!hasChromium)('features table and feature page in chromium (clip
   let db: string;
   let feature: number;
 
+  /** The bodies of the page's features.previews calls (each asks for one block of rows). */
+  const previewCalls: number[][] = [];
+
   beforeAll(async () => {
     ({ s, db } = await startDemoSession());
     page = s.page;
+    page.on('request', (req) => {
+      if (req.url().endsWith('/api/features.previews')) previewCalls.push((JSON.parse(req.postData() ?? '{}') as { features: number[] }).features);
+    });
     const img = await s.cli('image', path.join(DEMO_PHOTOS, 'chelsea.png'), '--db', db, '--json');
     feature = img.tokens.idx[0][0] as number;
   });
@@ -59,6 +68,33 @@ describe.skipIf(!hasChromium)('features table and feature page in chromium (clip
     await page.waitForFunction(() => location.hash.startsWith('#/features'));
     await expectFirstRows([]);
     await s.shot('features-01-table');
+  });
+
+  it("shows each visible row's activation sparkline and strongest photos, one previews call per block of rows", async () => {
+    await page.goto(`${s.origin}/#/features?dead=hide`);
+    // A fresh page: nothing cached, every preview on screen is asked for now.
+    previewCalls.length = 0;
+    await page.reload();
+    await expect.poll(() => rows().count()).toBeGreaterThan(5);
+    await expect.poll(() => page.locator('[data-testid="feature-row"] [data-testid="thumbstrip"]').count()).toBe(await rows().count());
+    const visible = await rows().evaluateAll((els) => els.map((e) => Number((e as unknown as { dataset: { feature: string } }).dataset.feature)));
+    // Rows come in blocks of 25: a screen of rows takes one or two calls, never one per row.
+    expect(previewCalls.length).toBeGreaterThan(0);
+    expect(previewCalls.length).toBeLessThanOrEqual(Math.ceil(visible.length / 25) + 1);
+    expect(previewCalls.flat().sort((a, b) => a - b)).toEqual([...new Set(previewCalls.flat())].sort((a, b) => a - b));
+    for (const f of visible.slice(0, 6)) {
+      const row = page.locator(`[data-testid="feature-row"][data-feature="${f}"]`);
+      const top = (await s.cli('gallery', String(f), '--token', 'any', '--limit', '4', '--db', db, '--json')) as { file: string; act: number }[];
+      const strip = row.locator('[data-testid="thumbstrip"]');
+      expect(Number(await strip.getAttribute('data-count'))).toBe(top.length);
+      const label = (await strip.getAttribute('aria-label'))!;
+      expect(label).toBe(`Strongest photos: ${top.map((t) => `${path.basename(t.file)} (activation ${t.act.toFixed(2)})`).join(', ')}`);
+      const show = (await s.cli('features', 'show', String(f), '--db', db, '--json')) as { histogram: unknown[] };
+      expect(Number(await row.locator('[data-testid="sparkline"]').getAttribute('data-bins'))).toBe(show.histogram.length);
+      expect(await row.locator('[data-testid="sparkline"] rect').count()).toBe(show.histogram.length);
+    }
+    await s.allDecoded('[data-testid="thumbstrip"] img');
+    await s.shot('features-05-previews');
   });
 
   it('hides dead features, sorts by max activation and finds a feature by id, as the CLI does', async () => {
@@ -128,6 +164,56 @@ describe.skipIf(!hasChromium)('features table and feature page in chromium (clip
     expect(stats).toContain(details.maxAct.toFixed(3));
     expect(stats).toContain(details.meanAct.toFixed(3));
     await s.shot('features-03-hover');
+  });
+
+  it('shows on the Quantiles tab the photos and values of `clipscope gallery --quantiles`, with their heat', async () => {
+    await page.goto(`${s.origin}/#/feature/${feature}?token=any`);
+    await page.getByRole('tab', { name: 'Quantiles' }).click();
+    await page.waitForFunction(() => location.hash.includes('view=quantiles'));
+    const want = (await s.cli('gallery', String(feature), '--token', 'any', '--quantiles', '0.99,0.9,0.5,0.1', '--limit', '6', '--db', db, '--json')) as
+      { file: string; act: number; token: number; quantile: number }[];
+    expect(want.length).toBeGreaterThan(0);
+    const bands = page.locator('[data-testid="quantile-band"]');
+    await expect.poll(() => bands.count()).toBe(4);
+    const shown = await page.locator('[data-testid="quantile-band"] .gallery-item').evaluateAll((els) => els.map((e) => {
+      const el = e as unknown as { dataset: { act: string; token: string }; closest(sel: string): { dataset: { quantile: string } }; querySelector(sel: string): { title: string } };
+      return { file: el.querySelector('a').title, act: Number(el.dataset.act), token: Number(el.dataset.token), quantile: Number(el.closest('[data-testid="quantile-band"]').dataset.quantile) };
+    }));
+    expect(shown).toEqual(want);
+    await expect.poll(() => page.locator('[data-testid="quantiles"] canvas.heat-canvas').count()).toBeGreaterThan(0);
+    // The tab is in the URL: a reload lands on it.
+    await page.reload();
+    await expect.poll(() => bands.count()).toBe(4);
+    expect(await page.getByRole('tab', { name: 'Quantiles' }).getAttribute('aria-selected')).toBe('true');
+    await s.allDecoded('[data-testid="quantiles"] img');
+    await s.shot('features-06-quantiles');
+    expect(await s.a11y()).toEqual([]);
+  });
+
+  it('lists the similar features of `clipscope features similar`, each a link, with its cosine', async () => {
+    const want = (await s.cli('features', 'similar', String(feature), '--db', db, '--json')) as { feature: number; cosine: number }[];
+    const items = page.locator('[data-testid="similar-features"] li');
+    await expect.poll(() => items.count()).toBe(want.length);
+    const shown = await items.evaluateAll((els) => els.map((e) => {
+      const el = e as unknown as { dataset: { feature: string; cosine: string } };
+      return { feature: Number(el.dataset.feature), cosine: Number(el.dataset.cosine) };
+    }));
+    expect(shown).toEqual(want.map((w) => ({ feature: w.feature, cosine: w.cosine })));
+    expect(await items.first().locator('.num').innerText()).toBe(want[0]!.cosine.toFixed(3));
+    await items.first().getByRole('link').click();
+    await page.waitForFunction((want) => location.hash.startsWith(want) && location.hash.includes('view=quantiles'), `#/feature/${want[0]!.feature}?`);
+    await page.goBack();
+    await page.waitForFunction((want) => location.hash.startsWith(want), `#/feature/${feature}?`);
+    expect(await page.getByTestId('find-with').getAttribute('href')).toBe(`#/query?all=${feature}`);
+  });
+
+  it('walks to the next and previous feature with ] and [', async () => {
+    await page.locator('main').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press(']');
+    await page.waitForFunction((want) => location.hash.startsWith(want), `#/feature/${feature + 1}?`);
+    await page.locator('[data-testid="quantile-band"], .empty').first().waitFor();
+    await page.keyboard.press('[');
+    await page.waitForFunction((want) => location.hash.startsWith(want), `#/feature/${feature}?`);
   });
 
   it('walks to the next and previous feature with j and k', async () => {

@@ -212,6 +212,88 @@ describe.skipIf(!hasChromium)('image inspector in chromium (clipscope serve, dem
     await expect.poll(async () => Number(await cosine.getAttribute('data-value') || 'NaN'), { timeout: 90_000 }).toBeLessThan(1);
   });
 
+  it('selects a region with shift + arrow keys and links to the query of its strongest features there', async () => {
+    await page.goto(`${s.origin}/#/image/${images[0]!.imageId}`);
+    await page.getByRole('button', { name: 'patch 2,3', exact: true }).click();
+    await expect.poll(focusedToken).toBe(String(1 + 16 * 2 + 3));
+    await page.keyboard.press('Shift+ArrowRight');
+    await page.keyboard.press('Shift+ArrowRight');
+    await page.keyboard.press('Shift+ArrowDown');
+    await expect.poll(() => param('region')).toBe('2-3x3-5');
+    const regionPanel = page.locator('[data-testid="region-panel"]');
+    await regionPanel.waitFor();
+    expect(await regionPanel.innerText()).toContain('rows 2–3 × columns 3–5');
+    // Each feature at its largest value over the region's six patches, per the CLI; the strongest three.
+    const best = new Map<number, number>();
+    for (let r = 2; r <= 3; r++) for (let c = 3; c <= 5; c++) {
+      const t = 1 + 16 * r + c;
+      img.tokens.idx[t]!.forEach((f, i) => best.set(f, Math.max(best.get(f) ?? 0, img.tokens.val[t]![i]!)));
+    }
+    const top = [...best.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 3);
+    expect(await regionPanel.locator('[data-testid="region-features"] li').evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-feature'))))).toEqual(top.map(([f]) => f));
+    const href = (await page.locator('[data-testid="region-query"]').getAttribute('href'))!;
+    const query = new URLSearchParams(href.split('?')[1]);
+    expect(query.get('region')).toBe('2-3x3-5');
+    expect(query.get('all')).toBe(top.map(([f]) => f).join(','));
+    const steer = new URLSearchParams((await page.locator('[data-testid="region-steer"]').getAttribute('href'))!.split('?')[1]);
+    expect(steer.get('tokens')).toBe([36, 37, 38, 52, 53, 54].join(','));
+    expect(await page.locator('[data-testid="region-outline"]').count()).toBe(1);
+    await page.mouse.move(5, 400);
+    await s.shot('inspector-07-region');
+    expect(await s.a11y()).toEqual([]);
+
+    // The query it leads to finds this photo: each of the features fires in the region here.
+    await page.locator('[data-testid="region-query"]').click();
+    await page.waitForFunction(() => location.hash.startsWith('#/query?'));
+    await page.locator(`[data-testid="query-results"] .query-item[data-image-id="${images[0]!.imageId}"]`).waitFor();
+
+    // Esc on the grid clears a region (and does not leave the inspector).
+    await page.goBack();
+    await page.getByRole('button', { name: 'patch 2,3', exact: true }).focus();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => param('region')).toBe(null);
+    expect(await hash()).toMatch(new RegExp(`^#/image/${images[0]!.imageId}`));
+  });
+
+  it('selects a region by dragging across the patches', async () => {
+    const grid = page.getByRole('grid');
+    const box = (await grid.boundingBox())!;
+    const cell = box.width / 16;
+    await page.mouse.move(box.x + cell * 8.5, box.y + cell * 1.5);
+    await page.mouse.down();
+    await page.mouse.move(box.x + cell * 10.5, box.y + cell * 3.5, { steps: 5 });
+    await page.mouse.move(box.x + cell * 12.5, box.y + cell * 4.5, { steps: 5 });
+    await page.mouse.up();
+    await expect.poll(() => param('region')).toBe('1-4x8-12');
+    // A drag is not a click: the pinned token stays.
+    expect(await param('token')).toBe(String(1 + 16 * 2 + 3));
+  });
+
+  it('walks the feature gallery it was opened from with ←/→, in the gallery\'s order', async () => {
+    // A feature that fires on at least three photos (and not on all five: its gallery has an order to keep).
+    const features = (await s.cli('features', 'search', '--db', db, '--json', '--limit', '200', '--sort', 'frequency')) as { feature: number; images: number }[];
+    const top = features.find((f) => f.images >= 3 && f.images < 5) ?? features.find((f) => f.images >= 3);
+    const gallery = (await s.cli('gallery', String(top!.feature), '--token', 'any', '--db', db, '--json')) as { file: string }[];
+    expect(gallery.length).toBeGreaterThanOrEqual(3);
+    const ids = gallery.map((g) => images.find((i) => i.file === g.file)!.imageId);
+    await page.goto(`${s.origin}/#/feature/${top!.feature}?token=any`);
+    await page.locator('[data-testid="gallery"] .gallery-item').nth(1).locator('a').click();
+    await page.waitForFunction((id) => location.hash.startsWith(`#/image/${id}?`), ids[1]);
+    expect(await param('from')).toBe(`feature:${top!.feature}:any`);
+    await page.locator('[data-testid="walk-position"]', { hasText: `2 of ${gallery.length}` }).waitFor();
+    expect(await page.locator('[data-testid="walk-source"]').innerText()).toContain(`feature ${top!.feature}`);
+    await page.locator('h1').click();
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction((id) => location.hash.startsWith(`#/image/${id}?`), ids[2]);
+    await page.locator('[data-testid="walk-position"]', { hasText: `3 of ${gallery.length}` }).waitFor();
+    await page.getByRole('button', { name: 'Previous photo' }).click();
+    await page.waitForFunction((id) => location.hash.startsWith(`#/image/${id}?`), ids[1]);
+    await page.getByRole('button', { name: 'Previous photo' }).click();
+    await page.waitForFunction((id) => location.hash.startsWith(`#/image/${id}?`), ids[0]);
+    await page.locator('[data-testid="walk-position"]', { hasText: `1 of ${gallery.length}` }).waitFor();
+    expect(await page.getByRole('button', { name: 'Previous photo' }).isDisabled()).toBe(true);
+  });
+
   it('had no page errors, console errors or failed requests', () => {
     expect(s.problems).toEqual([]);
   });

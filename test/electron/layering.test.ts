@@ -74,3 +74,37 @@ describe('architecture zones', () => {
     expect(await restrictedImportErrors('preload/x.ts', imports('../common/contract/methods.js'))).toEqual([]);
   });
 });
+
+describe('SQL stays in main/engine/store', () => {
+  const sqlErrors = async (file: string, code: string) => (await restrictedImportErrors(file, code)).filter((m) => m.startsWith('SQL stays'));
+  const viaStatement = "export const n = (lib: { statement(s: string): { get(): unknown } }) => lib.statement('SELECT count(*) FROM images').get();\n";
+  const viaDb = "export const n = (lib: { db: { prepare(s: string): { get(): unknown } } }) => lib.db.prepare('SELECT 1').get();\n";
+  const sqlTemplate = 'export const sql = (w: string) => `SELECT id FROM images WHERE ${w}`;\n';
+  const sqlite = "import Database from 'better-sqlite3';\nexport const open = (f: string) => new Database(f);\n";
+
+  it('refuses statements, handles, SQL text and SQLite itself outside the store', async () => {
+    for (const file of ['main/engine/queries/x.ts', 'main/engine/library/x.ts', 'main/app/x.ts', 'main/cli/commands/x.ts', 'main/transports/ipc.ts']) {
+      expect(await sqlErrors(file, viaStatement), file).not.toEqual([]);
+      expect(await sqlErrors(file, viaDb), file).not.toEqual([]);
+      expect(await sqlErrors(file, sqlTemplate), file).toHaveLength(1);
+      expect(await sqlErrors(file, sqlite), file).toHaveLength(1);
+    }
+    expect(await sqlErrors('main/app/x.ts', "export const q = 'INSERT OR REPLACE INTO failures (path) VALUES (?)';\n")).toHaveLength(1);
+  });
+
+  it('allows them in main/engine/store, and words that are not SQL elsewhere', async () => {
+    for (const code of [viaStatement, viaDb, sqlTemplate, sqlite]) expect(await sqlErrors('main/engine/store/x.ts', code)).toEqual([]);
+    const prose = "export const t = 'Select a folder from the list, then update the settings';\nexport const p = (w: { prepare(x: number): number }) => w.prepare(1);\n";
+    expect(await sqlErrors('main/app/x.ts', prose)).toEqual([]);
+  });
+
+  it('lists its temporary exceptions by name only', async () => {
+    expect(await sqlErrors('main/engine/queries/gallery.ts', viaStatement)).toEqual([]);
+    expect(await sqlErrors('main/engine/queries/gallery-other.ts', viaStatement)).not.toEqual([]);
+  });
+
+  it('keeps the IPC rule where both apply', async () => {
+    expect(await restrictedImportErrors('main/electron/index.ts', usesIpcMain)).toHaveLength(1);
+    expect(await restrictedImportErrors('main/transports/ipc.ts', usesIpcMain)).toEqual([]);
+  });
+});

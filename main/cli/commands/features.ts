@@ -1,15 +1,18 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { errorMessage, UserFacingError } from '../../engine/errors.js';
-import { featureDetails, searchFeatures, similarFeatures, type FeatureInfo } from '../../engine/queries/features.js';
-import { exportLabels, importLabels, setLabel } from '../../engine/queries/labels.js';
-import { readFloat32 } from '../../engine/formats/tensor-read.js';
-import { loadSae } from '../../engine/sae/load-sae.js';
-import type { ConfigRow } from '../../engine/store/rows.js';
+import type { ApiOutput } from '../../../common/contract/index.js';
+import { exportFeatureLabels, importFeatureLabels, refreshFeatureStats, setFeatureText, similarFeaturesFrom } from '../../app/library-edits.js';
 import { writeOut } from '../exit.js';
 import { parsePositiveInt } from '../options.js';
-import { addLibraryOptions, num, parseFeature, parseNonNegative, withConfig, type LibraryOptions } from '../library.js';
+import {
+  addLibraryOptions, configChoice, num, parseFeature, parseNonNegative, readQuery, withLibrary, withWritableLibrary, type LibraryOptions,
+} from '../library.js';
 import { COMMAND_INFO } from '../command-info.js';
+
+type FeatureInfo = ApiOutput<'features.search'>['items'][number];
+
+/** The most features one `features.search` call returns (the contract's limit). */
+const SEARCH_PAGE = 1000;
 
 function parseFraction(value: string): number {
   const v = Number(value);
@@ -45,17 +48,6 @@ interface SearchOptions extends LibraryOptions {
   json?: boolean;
 }
 
-/** The SAE decoder of a config, read from its SAE file (or another copy of it). */
-function decoderFrom(file: string | undefined) {
-  return async (config: ConfigRow): Promise<Float32Array> => {
-    const sae = await loadSae(file ?? config.saePath);
-    if (sae.nFeatures !== config.nFeatures || sae.dIn !== config.width) {
-      throw new UserFacingError(`${sae.file} has ${sae.nFeatures} features of width ${sae.dIn}, configuration #${config.id} has ${config.nFeatures} of width ${config.width}`);
-    }
-    return readFloat32(sae.decoder);
-  };
-}
-
 export function registerFeatures(program: Command): void {
   const features = program.command('features').description(COMMAND_INFO['features'].description);
 
@@ -76,17 +68,23 @@ export function registerFeatures(program: Command): void {
     .option('--offset <n>', 'skip this many first', parseNonNegative)
     .option('--json', 'print a JSON array'))
     .action(async (opts: SearchOptions) => {
-      await withConfig(opts, async (lib, config) => {
-        const r = searchFeatures(lib, config, {
-          ...(opts.text ? { text: opts.text } : {}), ...(opts.ids ? { features: opts.ids } : {}),
-          ...(opts.minFreq !== undefined ? { minFrequency: opts.minFreq } : {}), ...(opts.maxFreq !== undefined ? { maxFrequency: opts.maxFreq } : {}),
-          ...(opts.dead !== undefined ? { dead: opts.dead } : {}), ...(opts.dense !== undefined ? { dense: opts.dense } : {}),
-          sort: opts.sort, ascending: opts.asc ?? false, limit: opts.limit, offset: opts.offset ?? 0,
-        });
-        if (r.stale) process.stderr.write('note: statistics predate the latest indexing (clipscope features refresh updates them)\n');
-        if (opts.json) return writeOut(`${JSON.stringify(r.items)}\n`);
-        return writeOut(`${[`${r.total} features (layer ${config.layer}, ${r.libraryImages} images)`, ...r.items.map(featureLine)].join('\n')}\n`);
-      });
+      const page = (offset: number, limit: number) => readQuery(opts, 'features.search', () => ({
+        ...(opts.text ? { text: opts.text } : {}), ...(opts.ids ? { features: opts.ids } : {}),
+        ...(opts.minFreq !== undefined ? { minFrequency: opts.minFreq } : {}), ...(opts.maxFreq !== undefined ? { maxFrequency: opts.maxFreq } : {}),
+        ...(opts.dead !== undefined ? { dead: opts.dead } : {}), ...(opts.dense !== undefined ? { dense: opts.dense } : {}),
+        sort: opts.sort, ascending: opts.asc ?? false, limit, offset,
+      }));
+      // The app asks for a page at a time (at most SEARCH_PAGE); a longer --limit reads several.
+      const first = opts.offset ?? 0;
+      const r = await page(first, Math.min(opts.limit, SEARCH_PAGE));
+      while (r.items.length < opts.limit && first + r.items.length < r.total) {
+        const more = await page(first + r.items.length, Math.min(opts.limit - r.items.length, SEARCH_PAGE));
+        if (more.items.length === 0) break;
+        r.items.push(...more.items);
+      }
+      if (r.stale) process.stderr.write('note: statistics predate the latest indexing (clipscope features refresh updates them)\n');
+      if (opts.json) return writeOut(`${JSON.stringify(r.items)}\n`);
+      return writeOut(`${[`${r.total} features (layer ${r.layer}, ${r.libraryImages} images)`, ...r.items.map(featureLine)].join('\n')}\n`);
     });
 
   addLibraryOptions(features
@@ -95,15 +93,14 @@ export function registerFeatures(program: Command): void {
     .argument('<feature>', 'feature number', parseFeature)
     .option('--json', 'print JSON'))
     .action(async (feature: number, opts: LibraryOptions & { json?: boolean }) => {
-      await withConfig(opts, async (lib, config) => {
-        const d = featureDetails(lib, config, feature);
-        if (opts.json) return writeOut(`${JSON.stringify(d)}\n`);
-        const peak = Math.max(1, ...d.histogram.map((b) => b.count));
-        return writeOut(`${[
-          featureLine(d),
-          ...d.histogram.map((b) => `  [${num(b.lo)}, ${num(b.hi)})`.padEnd(24) + `${'#'.repeat(Math.ceil((40 * b.count) / peak))} ${b.count}`),
-        ].join('\n')}\n`);
-      });
+      // The app's answer also names the layer and the SAE's size; the CLI prints the feature's own fields.
+      const { layer: _layer, nFeatures: _nFeatures, ...d } = await readQuery(opts, 'feature.details', () => ({ feature }));
+      if (opts.json) return writeOut(`${JSON.stringify(d)}\n`);
+      const peak = Math.max(1, ...d.histogram.map((b) => b.count));
+      return writeOut(`${[
+        featureLine(d),
+        ...d.histogram.map((b) => `  [${num(b.lo)}, ${num(b.hi)})`.padEnd(24) + `${'#'.repeat(Math.ceil((40 * b.count) / peak))} ${b.count}`),
+      ].join('\n')}\n`);
     });
 
   for (const field of ['label', 'note'] as const) {
@@ -113,10 +110,8 @@ export function registerFeatures(program: Command): void {
       .argument('<feature>', 'feature number', parseFeature)
       .argument('<text>', field === 'label' ? 'the name' : 'the note'))
       .action(async (feature: number, text: string, opts: LibraryOptions) => {
-        await withConfig(opts, async (lib, config) => {
-          const l = setLabel(lib, config, feature, { [field]: text });
-          await writeOut(`#${l.feature}: ${l.label || '(no label)'}${l.note ? ` (${l.note})` : ''}\n`);
-        });
+        const l = await withWritableLibrary(opts, { create: false }, (lib) => setFeatureText(lib, configChoice(opts), feature, { [field]: text }));
+        await writeOut(`#${l.feature}: ${l.label || '(no label)'}${l.note ? ` (${l.note})` : ''}\n`);
       });
   }
 
@@ -128,11 +123,9 @@ export function registerFeatures(program: Command): void {
     .option('--limit <n>', 'features to list', parsePositiveInt, 10)
     .option('--json', 'print a JSON array'))
     .action(async (feature: number, opts: LibraryOptions & { sae?: string; limit: number; json?: boolean }) => {
-      await withConfig(opts, async (lib, config) => {
-        const r = await similarFeatures(lib, config, feature, decoderFrom(opts.sae), opts.limit);
-        if (opts.json) return writeOut(`${JSON.stringify(r)}\n`);
-        return writeOut(`${r.map((s) => `#${String(s.feature).padEnd(6)} cosine ${s.cosine.toFixed(3)}${s.label ? `  ${s.label}` : ''}`).join('\n')}\n`);
-      });
+      const r = await withLibrary(opts, (lib) => similarFeaturesFrom(lib, configChoice(opts), feature, opts.limit, opts.sae));
+      if (opts.json) return writeOut(`${JSON.stringify(r)}\n`);
+      return writeOut(`${r.map((s) => `#${String(s.feature).padEnd(6)} cosine ${s.cosine.toFixed(3)}${s.label ? `  ${s.label}` : ''}`).join('\n')}\n`);
     });
 
   addLibraryOptions(features
@@ -140,11 +133,10 @@ export function registerFeatures(program: Command): void {
     .description('write the labels and notes of this SAE as JSON')
     .option('--out <file>', 'write here (default: standard output)'))
     .action(async (opts: LibraryOptions & { out?: string }) => {
-      await withConfig(opts, async (lib, config) => {
-        const text = `${JSON.stringify(exportLabels(lib, config), null, 2)}\n`;
-        if (opts.out) await writeFile(opts.out, text);
-        else await writeOut(text);
-      });
+      const labels = await withLibrary(opts, (lib) => exportFeatureLabels(lib, configChoice(opts)));
+      const text = `${JSON.stringify(labels, null, 2)}\n`;
+      if (opts.out) await writeFile(opts.out, text);
+      else await writeOut(text);
     });
 
   addLibraryOptions(features
@@ -154,25 +146,16 @@ export function registerFeatures(program: Command): void {
     .option('--replace', 'the file wins over labels edited here')
     .option('--any-sae', 'accept labels exported for another SAE'))
     .action(async (file: string, opts: LibraryOptions & { replace?: boolean; anySae?: boolean }) => {
-      let data: unknown;
-      try {
-        data = JSON.parse(await readFile(file, 'utf8'));
-      } catch (e) {
-        throw new UserFacingError(`${file}: cannot read the labels (${errorMessage(e)})`);
-      }
-      await withConfig(opts, async (lib, config) => {
-        const r = importLabels(lib, config, data, { mode: opts.replace ? 'replace' : 'merge', anySae: opts.anySae ?? false });
-        await writeOut(`imported ${r.imported} labels${r.kept ? `, kept ${r.kept} edited here more recently` : ''}\n`);
-      });
+      const r = await withWritableLibrary(opts, { create: false }, (lib) =>
+        importFeatureLabels(lib, configChoice(opts), file, { mode: opts.replace ? 'replace' : 'merge', anySae: opts.anySae ?? false }));
+      await writeOut(`imported ${r.imported} labels${r.kept ? `, kept ${r.kept} edited here more recently` : ''}\n`);
     });
 
   addLibraryOptions(features
     .command('refresh')
     .description('recompute the per-feature statistics (indexing does it after each run)'))
     .action(async (opts: LibraryOptions) => {
-      await withConfig(opts, async (lib, config) => {
-        lib.refreshFeatureStats(config.id);
-        await writeOut(`statistics of configuration #${config.id} (layer ${config.layer}) are up to date\n`);
-      });
+      const config = await withWritableLibrary(opts, { create: false }, (lib) => refreshFeatureStats(lib, configChoice(opts)));
+      await writeOut(`statistics of configuration #${config.id} (layer ${config.layer}) are up to date\n`);
     });
 }

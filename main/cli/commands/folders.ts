@@ -1,9 +1,7 @@
-import path from 'node:path';
 import type { Command } from 'commander';
-import { UserFacingError } from '../../engine/errors.js';
-import { isUnder } from '../../engine/library/scanner.js';
+import { addFolders, folderSummaries, indexingFailures, removeFolders } from '../../app/library-edits.js';
 import { writeOut } from '../exit.js';
-import { checkFolder, defaultDbPath, openLibraryFile } from '../library.js';
+import { defaultDbPath, withLibrary, withWritableLibrary } from '../library.js';
 import { COMMAND_INFO } from '../command-info.js';
 
 interface DbOption {
@@ -20,16 +18,8 @@ export function registerFolders(program: Command): void {
     .argument('<folders...>', 'photo folders')
     .option('--db <file>', `library file (default: ${defaultDbPath()})`)
     .action(async (dirs: string[], opts: DbOption) => {
-      const abs = dirs.map(checkFolder);
-      const lib = openLibraryFile(opts.db);
-      try {
-        for (const d of abs) {
-          const row = lib.listFolders().find((f) => f.path === d) ?? lib.addFolder(d);
-          await writeOut(`${row.path}\n`);
-        }
-      } finally {
-        lib.close();
-      }
+      const rows = await withWritableLibrary(opts, { create: true }, (lib) => addFolders(lib, dirs));
+      await writeOut(rows.map((r) => `${r.path}\n`).join(''));
     });
 
   folders
@@ -38,18 +28,10 @@ export function registerFolders(program: Command): void {
     .argument('<folders...>', 'folders as listed by `clipscope folders list`')
     .option('--db <file>', `library file (default: ${defaultDbPath()})`)
     .action(async (dirs: string[], opts: DbOption) => {
-      const lib = openLibraryFile(opts.db, { readonly: false });
-      try {
-        const known = new Set(lib.listFolders().map((f) => f.path));
-        for (const d of dirs) {
-          const abs = path.resolve(d);
-          if (!known.has(abs)) throw new UserFacingError(`${abs}: not a folder of ${lib.file}`);
-          lib.removeFolder(abs);
-          await writeOut(`removed ${abs}\n`);
-        }
-      } finally {
-        lib.close();
-      }
+      // One folder at a time, so that those removed before an unknown one are reported.
+      await withWritableLibrary(opts, { create: true }, async (lib) => {
+        for (const d of dirs) await writeOut(`removed ${removeFolders(lib, [d])[0]!}\n`);
+      });
     });
 
   folders
@@ -58,23 +40,10 @@ export function registerFolders(program: Command): void {
     .option('--db <file>', `library file (default: ${defaultDbPath()})`)
     .option('--json', 'one JSON array')
     .action(async (opts: DbOption) => {
-      const lib = openLibraryFile(opts.db, { readonly: true });
-      try {
-        const failures = lib.failures();
-        const rows = lib.listFolders().map((f) => ({
-          path: f.path,
-          addedAt: f.addedAt,
-          // Image files present in the library (those that could not be decoded included).
-          images: lib.presentImagesUnder(f.id).length,
-          // Files (and unreadable entries) under the folder whose last indexing failed.
-          failed: failures.filter((x) => isUnder(x.path, f.path)).length,
-        }));
-        if (opts.json) await writeOut(`${JSON.stringify(rows)}\n`);
-        else if (rows.length === 0) await writeOut('no folders\n');
-        else for (const r of rows) await writeOut(`${r.path}  ${r.images} files${r.failed ? `, ${r.failed} could not be indexed` : ''}\n`);
-      } finally {
-        lib.close();
-      }
+      const rows = await withLibrary(opts, folderSummaries);
+      if (opts.json) await writeOut(`${JSON.stringify(rows)}\n`);
+      else if (rows.length === 0) await writeOut('no folders\n');
+      else await writeOut(rows.map((r) => `${r.path}  ${r.images} files${r.failed ? `, ${r.failed} could not be indexed` : ''}\n`).join(''));
     });
 
   folders
@@ -83,13 +52,8 @@ export function registerFolders(program: Command): void {
     .option('--db <file>', `library file (default: ${defaultDbPath()})`)
     .option('--json', 'one JSON array of {"file", "error"}')
     .action(async (opts: DbOption) => {
-      const lib = openLibraryFile(opts.db, { readonly: true });
-      try {
-        const rows = lib.failures().map((f) => ({ file: f.path, error: f.error }));
-        if (opts.json) await writeOut(`${JSON.stringify(rows)}\n`);
-        else for (const r of rows) await writeOut(`${r.file}: ${r.error}\n`);
-      } finally {
-        lib.close();
-      }
+      const rows = await withLibrary(opts, indexingFailures);
+      if (opts.json) await writeOut(`${JSON.stringify(rows)}\n`);
+      else await writeOut(rows.map((r) => `${r.file}: ${r.error}\n`).join(''));
     });
 }

@@ -7,7 +7,7 @@ import { LibraryWatch, type LibraryWatchTarget } from '../../engine/library/watc
 import type { IndexProgress } from '../../engine/library/progress.js';
 import type { IndexSummary } from '../../engine/library/jobs.js';
 import { EXIT_INTERRUPTED, writeOut } from '../exit.js';
-import { checkFolder, defaultDbPath, openLibraryFile } from '../library.js';
+import { checkFolder, defaultDbPath, withWritableLibrary } from '../library.js';
 import { withModelOptions, type ModelOptions } from '../options.js';
 import { COMMAND_INFO } from '../command-info.js';
 
@@ -132,9 +132,8 @@ export function registerIndex(program: Command): void {
     .option('--watch', 'then keep watching the folders and index changes as they happen (Ctrl-C stops)')
     .action(async (folders: string[], opts: IndexOptions) => {
       const provider = parseProvider(opts.provider);
-      const lib = openLibraryFile(opts.db);
       let interrupted = false;
-      try {
+      await withWritableLibrary(opts, { create: true }, async (lib) => {
         let roots = folders.map(checkFolder);
         if (roots.length === 0) {
           roots = lib.listFolders().map((f) => f.path);
@@ -188,8 +187,6 @@ export function registerIndex(program: Command): void {
           return;
         }
         if (opts.watch) await watchUntilInterrupted(indexer, { folders: roots, modelDir: opts.model, sae: opts.sae, layer: opts.layer ?? null }, report);
-      } finally {
-        lib.close();
-      }
+      });
     });
 }

@@ -1,14 +1,14 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ImageError, UserFacingError } from '../../engine/errors.js';
-import { indexedConfigs, openLibrary } from '../../engine/queries/config.js';
+import { indexedConfigs } from '../../engine/queries/config.js';
 import { SimilarImagesIndex, type SimilarImage } from '../../engine/queries/similar.js';
 import { parseProvider } from '../../engine/runtime/providers.js';
 import type { Edit, TokenScope } from '../../engine/steering/edits.js';
-import { Steering, type SteererInfo } from '../../engine/steering/steering.js';
+import { Steering, type FeatureChange, type LaterLayerResult, type LaterSae, type LayerDiff, type SteererInfo } from '../../engine/steering/steering.js';
 import { EXIT_SOME_FAILED, writeOut } from '../exit.js';
 import { parseLayer, parsePositiveInt } from '../options.js';
-import { num } from '../library.js';
+import { num, withLibrary } from '../library.js';
 import { COMMAND_INFO } from '../command-info.js';
 
 interface SteerOptions {
@@ -19,6 +19,8 @@ interface SteerOptions {
   db?: string;
   neighbours: number;
   json?: boolean;
+  laterLayer?: number;
+  laterSae?: string;
 }
 
 const NUMBER = String.raw`[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?`;
@@ -49,24 +51,57 @@ function describeEdit(e: Edit): string {
 interface Neighbours { before: SimilarImage[]; after: SimilarImage[] }
 
 /**
+ * The SAE for --later-layer: --later-sae, or the library's configuration of this model folder at
+ * that layer (--db). Asked before the model opens, so a missing one fails fast.
+ */
+async function laterSae(opts: SteerOptions): Promise<LaterSae | null> {
+  const layer = opts.laterLayer;
+  if (layer === undefined) {
+    if (opts.laterSae !== undefined) throw new UserFacingError('--later-sae needs --later-layer L2 (the layer whose features to compare)');
+    return null;
+  }
+  if (opts.laterSae !== undefined) return { layer, sae: opts.laterSae };
+  if (!opts.db) throw new UserFacingError(`--later-layer ${layer} needs an SAE for that layer: --later-sae PATH, or --db with a library indexed at layer ${layer}`);
+  const model = path.resolve(opts.model);
+  const config = await withLibrary({ db: opts.db }, (lib) =>
+    indexedConfigs(lib).filter((c) => c.layer === layer && c.normalization === 'raw' && path.resolve(c.modelDir) === model).sort((a, b) => a.id - b.id)[0]);
+  if (!config) throw new UserFacingError(`${opts.db} holds nothing indexed at layer ${layer} with ${opts.model}: give --later-sae PATH`);
+  return { layer, sae: config.saePath };
+}
+
+function changesJson(d: LayerDiff): Record<string, unknown> {
+  const list = (xs: readonly FeatureChange[]) => xs.map((x) => ({ feature: x.feature, before: x.before, after: x.after }));
+  return { gained: list(d.gained), lost: list(d.lost), changed: list(d.changed) };
+}
+
+/** The --json key of --later-layer: {"layer", "sae", "cls", "edited", "edited_tokens"}. */
+function laterJson(l: LaterLayerResult, sae: string): Record<string, unknown> {
+  return { layer: l.layer, sae, cls: changesJson(l.cls), edited: l.edited ? changesJson(l.edited) : null, edited_tokens: l.editedTokens };
+}
+
+function laterLines(l: LaterLayerResult): string[] {
+  const fmt = (xs: readonly FeatureChange[]) => xs.length === 0 ? 'none' : xs.map((x) => `#${x.feature} (${num(x.before)} -> ${num(x.after)})`).join(', ');
+  const view = (name: string, d: LayerDiff) => [`    ${name} gained: ${fmt(d.gained)}`, `    ${name} lost: ${fmt(d.lost)}`, `    ${name} changed most: ${fmt(d.changed)}`];
+  return [
+    `  at layer ${l.layer} (features before -> after):`,
+    ...view('CLS', l.cls),
+    ...(l.edited ? view(`edited tokens (${l.editedTokens}, mean)`, l.edited) : []),
+  ];
+}
+
+/**
  * The photo's nearest library images before and after the edit. Any configuration of the same
  * model holds the same embeddings; the one of this model folder (and layer) is preferred.
  */
 async function neighbours(db: string, info: SteererInfo, image: string, vectors: [Float32Array, Float32Array], limit: number): Promise<Neighbours> {
-  const lib = openLibrary(db, { readonly: true });
-  let configId: number;
-  let exclude: number[];
-  try {
+  const { configId, exclude } = await withLibrary({ db }, (lib) => {
     const fits = indexedConfigs(lib).filter((c) => c.embeddingDim === info.embeddingDim);
     const rank = (c: (typeof fits)[number]): number => (path.resolve(c.modelDir) === info.modelDir ? 2 : 0) + (c.layer === info.layer ? 1 : 0);
     const best = fits.sort((a, b) => rank(b) - rank(a) || a.id - b.id)[0];
     if (!best) throw new UserFacingError(`${lib.file} holds no indexed images with ${info.embeddingDim}-dim embeddings (index them with this model first)`);
-    configId = best.id;
     const self = lib.imageByPath(image);
-    exclude = self ? [self.id] : [];
-  } finally {
-    lib.close();
-  }
+    return { configId: best.id, exclude: self ? [self.id] : [] };
+  });
   const index = SimilarImagesIndex.open();
   try {
     const [before, after] = await index.nearest({ db, configId, vectors, limit, exclude });
@@ -83,7 +118,7 @@ function rankChange(n: Neighbours, i: number): string {
   return was === i ? '=' : was > i ? `up ${was - i}` : `down ${i - was}`;
 }
 
-function summary(file: string, info: SteererInfo, edits: readonly Edit[], r: { cosine: number; l2: number; recon: number }, n: Neighbours | null): string {
+function summary(file: string, info: SteererInfo, edits: readonly Edit[], r: { cosine: number; l2: number; recon: number; later: LaterLayerResult | null }, n: Neighbours | null): string {
   const lines = [
     `${file} at layer ${info.layer} (${info.provider})`,
     ...edits.map((e) => `  ${describeEdit(e)}`),
@@ -97,6 +132,7 @@ function summary(file: string, info: SteererInfo, edits: readonly Edit[], r: { c
     const gone = n.before.filter((b) => !n.after.some((a) => a.imageId === b.imageId));
     if (gone.length) lines.push(`  gone: ${gone.map((g) => g.file).join(', ')}`);
   }
+  if (r.later) lines.push(...laterLines(r.later));
   return `${lines.join('\n')}\n`;
 }
 
@@ -120,16 +156,21 @@ export function registerSteer(program: Command): void {
     .option('--db <file>', 'library whose nearest photos to list before and after')
     .option('--neighbours <n>', 'nearest photos to list (with --db)', parsePositiveInt, 10)
     .option('--json', 'one JSON object')
+    .option('--later-layer <L2>', "also list the features gained and lost at layer L2 (after --layer), on CLS and over the edited tokens", parseLayer)
+    .option('--later-sae <path>', 'the SAE for --later-layer (default: the --db library\'s configuration at that layer)')
     .action(async (image: string, opts: SteerOptions) => {
       const all = ordered;
       if (all.length === 0) throw new UserFacingError('give at least one edit: --set F=V[@TOKENS] or --scale F=S[@TOKENS]');
-      const steering = await Steering.open({ modelDir: opts.model, sae: opts.sae, provider: parseProvider(opts.provider), ...(opts.layer === undefined ? {} : { layer: opts.layer }) });
+      const later = await laterSae(opts);
+      const steering = await Steering.open({
+        modelDir: opts.model, sae: opts.sae, provider: parseProvider(opts.provider), ...(opts.layer === undefined ? {} : { layer: opts.layer }), ...(later ? { later: [later] } : {}),
+      });
       try {
         const source = { file: image };
         let result;
         let photo;
         try {
-          [result] = await steering.preview(source, [all]);
+          [result] = await steering.preview(source, [all], { later: later !== null });
           photo = await steering.photo(source);
         } catch (e) {
           if (!(e instanceof ImageError)) throw e;
@@ -148,9 +189,11 @@ export function registerSteer(program: Command): void {
             cosine: result!.cosine,
             reconstruction_cosine: photo.reconstructionCosine,
             ...(n ? { neighbours: { before: n.before.map((b) => ({ file: b.file, score: b.score })), after: n.after.map((a) => ({ file: a.file, score: a.score })) } } : {}),
+            // Only with --later-layer: without it the object is exactly the contract's.
+            ...(later ? { later_layer: laterJson(result!.later![0]!, later.sae) } : {}),
           })}\n`);
         } else {
-          await writeOut(summary(image, steering.info, all, { cosine: result!.cosine, l2: result!.l2, recon: photo.reconstructionCosine }, n));
+          await writeOut(summary(image, steering.info, all, { cosine: result!.cosine, l2: result!.l2, recon: photo.reconstructionCosine, later: result!.later?.[0] ?? null }, n));
         }
       } finally {
         await steering.close();

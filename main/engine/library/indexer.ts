@@ -17,7 +17,7 @@
 import path from 'node:path';
 import type { ProviderChoice } from '../runtime/providers.js';
 import { errorMessage } from '../errors.js';
-import type { ConfigRow, ImageRow, Library, NewImage, ResultInput } from '../store/library.js';
+import type { ConfigRow, ImageRow, NewImage, ResultInput, WritableLibrary } from '../store/library.js';
 import { resolveEncodingConfig } from './encoding-config.js';
 import { HEARTBEAT_MS, JobQueue, normalizeParams, type FileFailure, type IndexSummary, type JobRow, type JobState, type ScanRecord } from './jobs.js';
 import fs from 'node:fs/promises';
@@ -66,7 +66,7 @@ export class Indexer {
   private runningJob: number | null = null;
 
   constructor(
-    readonly lib: Library,
+    readonly lib: WritableLibrary,
     private readonly opts: IndexerOptions = {},
   ) {
     this.queue = new JobQueue(lib);

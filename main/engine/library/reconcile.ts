@@ -15,7 +15,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ImageRow, Library, NewImage } from '../store/library.js';
+import type { ImageRow, NewImage, WritableLibrary } from '../store/library.js';
 import { errorMessage } from '../errors.js';
 import { partialHash, type ContentHash } from './hashing.js';
 import { isUnder, type ScanResult, type ScannedFile } from './scanner.js';
@@ -73,7 +73,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => 
   return out;
 }
 
-export async function reconcile(lib: Library, scan: ScanResult, folderIdOf: (root: string) => number, roots: readonly string[], hooks: ReconcileHooks = {}): Promise<ReconcileResult> {
+export async function reconcile(lib: WritableLibrary, scan: ScanResult, folderIdOf: (root: string) => number, roots: readonly string[], hooks: ReconcileHooks = {}): Promise<ReconcileResult> {
   const live = new Set(scan.files.map((f) => f.path));
   const ids = new Map<string, number>();
   const failures: FileFailure[] = [];

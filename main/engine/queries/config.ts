@@ -1,7 +1,6 @@
 /** Picking the configuration (model, SAE, layer, normalisation) a query reads. */
-import fs from 'node:fs';
 import { UserFacingError } from '../errors.js';
-import { defaultLibraryFile, Library } from '../store/library.js';
+import type { ReadonlyLibrary } from '../store/library.js';
 import { describeConfig, type ConfigRow } from '../store/rows.js';
 
 export interface ConfigChoice {
@@ -10,9 +9,8 @@ export interface ConfigChoice {
 }
 
 /** Configurations that hold at least one result. */
-export function indexedConfigs(lib: Library): ConfigRow[] {
-  const has = lib.statement('SELECT EXISTS (SELECT 1 FROM results WHERE config_id = ?)').pluck();
-  return lib.listConfigs().filter((c) => has.get(c.id) === 1);
+export function indexedConfigs(lib: ReadonlyLibrary): ConfigRow[] {
+  return lib.indexedConfigs();
 }
 
 function choices(configs: readonly ConfigRow[]): string {
@@ -23,7 +21,7 @@ function choices(configs: readonly ConfigRow[]): string {
  * The one configuration meant by `choice`: by id, by layer, or the only one there is. Anything
  * ambiguous or missing is an error that lists what the library holds.
  */
-export function resolveConfig(lib: Library, choice: ConfigChoice = {}): ConfigRow {
+export function resolveConfig(lib: ReadonlyLibrary, choice: ConfigChoice = {}): ConfigRow {
   const configs = indexedConfigs(lib);
   if (configs.length === 0) throw new UserFacingError(`${lib.file} holds no indexed images yet`).withCode('not-indexed');
   if (choice.configId !== undefined) {
@@ -41,14 +39,4 @@ export function resolveConfig(lib: Library, choice: ConfigChoice = {}): ConfigRo
   }
   const what = choice.layer === undefined ? `${lib.file} holds several configurations` : `several configurations of ${lib.file} are at layer ${choice.layer}`;
   throw new UserFacingError(`${what}: ${choices(atLayer)}`).withCode('ambiguous-config', { layerGiven: choice.layer !== undefined });
-}
-
-/**
- * Opens an existing library for queries (the per-user one by default). Never creates one: a
- * mistyped path is an error, not a new empty library. Older schemas are upgraded.
- */
-export function openLibrary(file: string | undefined, opts: { readonly?: boolean } = {}): Library {
-  const f = file ?? defaultLibraryFile();
-  if (!fs.existsSync(f)) throw new UserFacingError(`${f}: no such library (index a folder first: clipscope index FOLDER --db ${f} ...)`);
-  return Library.open(f, opts);
 }

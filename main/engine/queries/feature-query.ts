@@ -8,6 +8,7 @@
  * over the tokens considered: every token, or the region's. The score (activation sort) is the
  * sum of the matching ALL / ANY terms' activations. Dates are capture dates, else file times.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { UserFacingError } from '../errors.js';
 import { KIND_POOLED } from '../store/entries.js';
@@ -39,6 +40,14 @@ export interface FeatureQuery {
   sort?: QuerySort;
   limit?: number;
   offset?: number;
+  /**
+   * Region queries: read at most this many photos' latents in this call. A scan that stops early
+   * answers the hits already certain (nothing unread can come before them) and a `cursor`;
+   * default: no bound (the whole page in one call).
+   */
+  maxReads?: number;
+  /** Continues the scan of an earlier call with the same query. */
+  cursor?: string;
 }
 
 export interface QueryHit {
@@ -54,6 +63,11 @@ export interface QueryResult {
   /** Matching images; null when a region query stopped once it had the page it needed. */
   total: number | null;
   items: QueryHit[];
+  /**
+   * Only when a bounded region query stopped early: pass it back (with the same query) for the
+   * page's next hits. The items of all the calls, in order, are the unbounded page's.
+   */
+  cursor?: string;
 }
 
 /** Tokens of rows r0..r1 x columns c0..c1 (inclusive, 0-based) of a square patch grid. */
@@ -90,6 +104,12 @@ export function queryImages(lib: Library, config: ConfigRow, q: FeatureQuery): Q
   }
   const sort = q.sort ?? 'activation';
   const need = Math.max(0, q.offset ?? 0) + Math.max(0, q.limit ?? 50);
+  const bounded = region !== null && (q.maxReads !== undefined || q.cursor !== undefined);
+  const maxReads = Math.max(1, q.maxReads ?? Infinity);
+  // What a cursor must continue: the same question and the same page.
+  const key = bounded
+    ? createHash('sha256').update(JSON.stringify([terms, q.tokens, q.folder ?? null, q.after ?? null, q.before ?? null, sort, q.offset ?? 0, q.limit ?? 50])).digest('base64url').slice(0, 22)
+    : '';
 
   return lib.read(() => {
     const maxId = maxImageId(lib);
@@ -143,20 +163,33 @@ export function queryImages(lib: Library, config: ConfigRow, q: FeatureQuery): Q
       || candImage[x]! - candImage[y]!;
     let hits: Candidate[];
     let total: number | null = candImage.length;
+    let stoppedAt: number | null = null;
+    let pageHits: Candidate[] | null = null;
+    let nextCursor: string | undefined;
     if (!region) {
       hits = firstN(candImage.length, need, before).map((c) => ({ image: candImage[c]!, score: candScore[c]!, date: candDate[c]!, acts: indexActs(candImage[c]!) }));
     } else {
       const order = (a: Candidate, b: Candidate): number =>
         (sort === 'activation' ? b.score - a.score : sort === 'date' ? b.date - a.date : a.date - b.date) || a.image - b.image;
       const sorted = Array.from({ length: candImage.length }, (_, i) => i).sort(before);
-      hits = [];
+      const scan = bounded ? readScan(q.cursor, key) : null;
+      hits = scan ? scan.hits.map(([image, sc, date, acts]) => ({ image, score: sc, date, acts: new Map(acts.map(([f, bits, token]) => [f, { bits, token }])) })) : [];
       total = null;
-      let i = 0;
+      let i = scan?.next ?? 0;
+      let reads = 0;
       for (; i < sorted.length; i++) {
         const c = sorted[i]!;
         // Sorted by the upper bound: once it falls below the page's weakest, nothing can enter.
         if (hits.length >= need && (sort !== 'activation' || need === 0 || candScore[c]! < hits[need - 1]!.score)) break;
-        const acts = indexRegionActs(terms, dense, candImage[c]!, region) ?? regionActs(lib, config, candImage[c]!, terms, region);
+        let acts = indexRegionActs(terms, dense, candImage[c]!, region);
+        if (!acts) {
+          if (reads >= maxReads) {
+            stoppedAt = i;
+            break;
+          }
+          reads++;
+          acts = regionActs(lib, config, candImage[c]!, terms, region);
+        }
         if (!acts || !matches(terms, acts)) continue;
         const refined = { image: candImage[c]!, score: score(positive, acts), date: candDate[c]!, acts };
         let at = hits.length;
@@ -164,8 +197,27 @@ export function queryImages(lib: Library, config: ConfigRow, q: FeatureQuery): Q
         hits.splice(at, 0, refined);
       }
       if (i === sorted.length) total = hits.length;
+      if (stoppedAt !== null) {
+        // Final: the hits that strictly beat the bound of the next candidate (by date, every
+        // hit: later candidates come after them in the same order).
+        const bound = candScore[sorted[stoppedAt]!]!;
+        let final = hits.length;
+        if (sort === 'activation') {
+          final = 0;
+          while (final < hits.length && hits[final]!.score > bound) final++;
+        }
+        const from = Math.max(0, q.offset ?? 0) + (scan?.sent ?? 0);
+        const to = Math.min(final, need);
+        pageHits = to > from ? hits.slice(from, to) : [];
+        nextCursor = writeScan({
+          v: 1, key, next: stoppedAt, sent: (scan?.sent ?? 0) + pageHits.length,
+          hits: hits.map((h) => [h.image, h.score, h.date, [...h.acts].map(([f, a]) => [f, a.bits, a.token])]),
+        });
+      } else if (scan) {
+        pageHits = hits.slice(Math.max(0, q.offset ?? 0) + scan.sent, need);
+      }
     }
-    const page = hits.slice(Math.max(0, q.offset ?? 0), need);
+    const page = pageHits ?? hits.slice(Math.max(0, q.offset ?? 0), need);
     const info = lib.statement('SELECT path, coalesce(captured_at, mtime_ms) AS date FROM images WHERE id = ?');
     return {
       total,
@@ -177,8 +229,39 @@ export function queryImages(lib: Library, config: ConfigRow, q: FeatureQuery): Q
         });
         return { file, imageId: h.image, score: h.score, date, features };
       }),
+      ...(nextCursor === undefined ? {} : { cursor: nextCursor }),
     };
   });
+}
+
+/** Where a bounded region query stopped: the next candidate to refine and the hits so far. */
+interface RegionScan {
+  v: 1;
+  /** The query it continues (terms, region, filters, order, page). */
+  key: string;
+  next: number;
+  /** Page hits already answered. */
+  sent: number;
+  /** [image, score, date, [feature, float16 bits, token][]]. */
+  hits: [number, number, number, [number, number, number][]][];
+}
+
+function writeScan(s: RegionScan): string {
+  return Buffer.from(JSON.stringify(s)).toString('base64url');
+}
+
+function readScan(cursor: string | undefined, key: string): RegionScan | null {
+  if (cursor === undefined) return null;
+  let s: RegionScan;
+  try {
+    s = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as RegionScan;
+  } catch {
+    throw new UserFacingError('the query cursor is not one this library gave (it cannot be read)');
+  }
+  if (s?.v !== 1 || s.key !== key || !Array.isArray(s.hits) || !Number.isInteger(s.next)) {
+    throw new UserFacingError('the query cursor belongs to another query: pass it back with the same query');
+  }
+  return s;
 }
 
 function maxImageId(lib: Library): number {

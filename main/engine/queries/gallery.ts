@@ -36,6 +36,14 @@ export interface GalleryOptions {
   quantiles?: readonly number[];
   /** Images per quantile sample (default 3). */
   perQuantile?: number;
+  /**
+   * Token galleries (a patch token): read at most this many photos' latents in this call. A scan
+   * that stops early answers the items already certain (nothing unread can come before them)
+   * and a `cursor`; default: no bound (the whole page in one call).
+   */
+  maxReads?: number;
+  /** Continues the scan of an earlier call (same feature, token, offset and limit). */
+  cursor?: string;
 }
 
 export interface GalleryResult {
@@ -46,6 +54,11 @@ export interface GalleryResult {
   total: number | null;
   items: GalleryItem[];
   quantiles: QuantileSample[];
+  /**
+   * Only when a bounded token gallery stopped early: pass it back (with the same request) for
+   * the page's next items. The items of all the calls, in order, are the unbounded page's.
+   */
+  cursor?: string;
 }
 
 export const DEFAULT_GALLERY_LIMIT = 24;
@@ -64,9 +77,11 @@ export function gallery(lib: Library, config: ConfigRow, feature: number, opts: 
   checkToken(token, config);
   const limit = Math.max(0, opts.limit ?? DEFAULT_GALLERY_LIMIT);
   const offset = Math.max(0, opts.offset ?? 0);
+  const bounded = typeof token === 'number' && token !== 0 && (opts.maxReads !== undefined || opts.cursor !== undefined);
   return lib.read(() => {
     let hits: Hit[];
     let total: number | null;
+    let cursor: string | undefined;
     let quantiles: { quantile: number; rank: number; hits: Hit[] }[] = [];
     if (token === 'any' || token === 'cls' || token === 0) {
       const kind = token === 'any' ? KIND_POOLED : KIND_CLS;
@@ -75,6 +90,8 @@ export function gallery(lib: Library, config: ConfigRow, feature: number, opts: 
       total = totalEntries(runs);
       hits = take(new RunMerger(runs), offset, limit);
       if (opts.quantiles?.length) quantiles = sampleQuantiles(runs, total, opts.quantiles, opts.perQuantile ?? 3);
+    } else if (bounded) {
+      ({ hits, total, cursor } = boundedTokenGallery(lib, config, feature, token, offset, limit, Math.max(1, opts.maxReads ?? Infinity), opts.cursor));
     } else {
       ({ hits, total } = tokenGallery(lib, config, feature, token, offset + limit));
       hits = hits.slice(offset);
@@ -85,6 +102,7 @@ export function gallery(lib: Library, config: ConfigRow, feature: number, opts: 
       feature, configId: config.id, token, total,
       items: hits.map(item),
       quantiles: quantiles.map((q) => ({ quantile: q.quantile, rank: q.rank, items: q.hits.map(item) })),
+      ...(cursor === undefined ? {} : { cursor }),
     };
   });
 }
@@ -161,4 +179,102 @@ function tokenGallery(lib: Library, config: ConfigRow, feature: number, token: n
     }
   }
   return { hits: top, total: found };
+}
+
+/** Where a bounded token gallery stopped: the merged index walk and the best found so far. */
+interface TokenScan {
+  v: 1;
+  feature: number;
+  token: number;
+  offset: number;
+  limit: number;
+  /** Index entries consumed (in the merged order). */
+  consumed: number;
+  found: number;
+  /** The best `offset + limit` found so far: [image, float16 bits]. */
+  top: [number, number][];
+  /** Page items already answered. */
+  sent: number;
+}
+
+function encodeCursor(state: TokenScan): string {
+  return Buffer.from(JSON.stringify(state)).toString('base64url');
+}
+
+function decodeCursor(cursor: string, want: Pick<TokenScan, 'feature' | 'token' | 'offset' | 'limit'>): TokenScan {
+  let s: TokenScan;
+  try {
+    s = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as TokenScan;
+  } catch {
+    throw new UserFacingError('the gallery cursor is not one this library gave (it cannot be read)');
+  }
+  if (s?.v !== 1 || s.feature !== want.feature || s.token !== want.token || s.offset !== want.offset || s.limit !== want.limit || !Array.isArray(s.top)) {
+    throw new UserFacingError('the gallery cursor belongs to another request: pass it back with the same feature, token, offset and limit');
+  }
+  return s;
+}
+
+/**
+ * tokenGallery, bounded: at most `maxReads` latents read per call. The walk goes in order of the
+ * index's bound (the max over all tokens), so a found item whose value beats the bound of the
+ * next entry is final: nothing after it can come before it. Each call answers the page's next
+ * final items; the last one (no cursor) also the total, exactly as the unbounded scan does.
+ */
+function boundedTokenGallery(
+  lib: Library, config: ConfigRow, feature: number, token: number, offset: number, limit: number, maxReads: number, cursor: string | undefined,
+): { hits: Hit[]; total: number | null; cursor?: string } {
+  const need = offset + limit;
+  const s: TokenScan = cursor
+    ? decodeCursor(cursor, { feature, token, offset, limit })
+    : { v: 1, feature, token, offset, limit, consumed: 0, found: 0, top: [], sent: 0 };
+  const top: Hit[] = s.top.map(([image, actBits]) => ({ image, actBits, token }));
+  const m = new RunMerger(featureRuns(lib, config.id, KIND_POOLED, feature));
+  for (let i = 0; i < s.consumed && m.next(); i++);
+  let reads = 0;
+  // The bound of every entry not yet consumed; null once the walk is over.
+  let bound: number | null = null;
+  let total: number | null = null;
+  for (let e = m.next(); ; e = m.next()) {
+    if (!e) {
+      total = s.found;
+      break;
+    }
+    if (top.length >= need && (need === 0 || e.actBits < top[need - 1]!.actBits)) break;
+    if (reads >= maxReads) {
+      bound = e.actBits;
+      break;
+    }
+    s.consumed++;
+    let bits: number;
+    if (e.token === token) {
+      bits = e.actBits;
+    } else {
+      const blob = latentsBlob(lib, config.id, e.image);
+      reads++;
+      if (!blob) continue;
+      bits = readingLatents(lib, e.image, () => tokenValue(blob, token, feature));
+    }
+    if (bits === 0) continue;
+    s.found++;
+    let at = top.length;
+    while (at > 0 && (top[at - 1]!.actBits < bits || (top[at - 1]!.actBits === bits && top[at - 1]!.image > e.image))) at--;
+    if (at < need) {
+      top.splice(at, 0, { image: e.image, actBits: bits, token });
+      if (top.length > need) top.pop();
+    }
+  }
+  // Final: everything when the walk is over, else what strictly beats the next entry's bound
+  // (an equal value could still be overtaken by a smaller image id).
+  let final = top.length;
+  if (bound !== null) {
+    final = 0;
+    while (final < top.length && top[final]!.actBits > bound) final++;
+  }
+  const from = offset + s.sent;
+  const to = Math.min(final, need);
+  const hits = to > from ? top.slice(from, to) : [];
+  s.sent += hits.length;
+  if (bound === null) return { hits, total };
+  s.top = top.map((h) => [h.image, h.actBits]);
+  return { hits, total: null, cursor: encodeCursor(s) };
 }

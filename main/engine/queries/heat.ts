@@ -3,7 +3,7 @@
  * one call per gallery page instead of one per tile. Sparse (the tokens where the feature is
  * among the token's top k), read from the stored latents without building anything else.
  */
-import type { Library } from '../store/library.js';
+import type { ReadonlyLibrary } from '../store/library.js';
 import { codesOfView, viewLatents } from '../store/latents-blob.js';
 import type { ConfigRow } from '../store/rows.js';
 import { checkFeature, latentsBlob, readingLatents } from './runs.js';
@@ -18,7 +18,7 @@ export interface FeatureHeat {
   peak: number | null;
 }
 
-export function featureHeat(lib: Library, config: ConfigRow, feature: number, imageIds: readonly number[]): FeatureHeat[] {
+export function featureHeat(lib: ReadonlyLibrary, config: ConfigRow, feature: number, imageIds: readonly number[]): FeatureHeat[] {
   checkFeature(feature, config.nFeatures);
   return lib.read(() =>
     imageIds.map((imageId) => {

@@ -2,7 +2,8 @@
 import path from 'node:path';
 import { UserFacingError } from '../errors.js';
 import { deriveEntries } from '../store/entries.js';
-import type { Library } from '../store/library.js';
+import type { ReadonlyLibrary } from '../store/library.js';
+import { resultRow } from '../store/result-rows.js';
 import { codesOfView, viewLatents } from '../store/latents-blob.js';
 import { unpackFloat16, unpackSse } from '../store/packing.js';
 import { describeConfig, type ConfigRow, type ImageRow } from '../store/rows.js';
@@ -29,18 +30,16 @@ export interface ImageLatents {
 }
 
 /** An image by path (as given, resolved) or id. */
-export function findImage(lib: Library, ref: string | number): ImageRow {
+export function findImage(lib: ReadonlyLibrary, ref: string | number): ImageRow {
   const image = typeof ref === 'number' ? lib.imageById(ref) : lib.imageByPath(ref);
   if (!image) throw new UserFacingError(`${typeof ref === 'number' ? `image #${ref}` : path.resolve(ref)} is not in the library ${lib.file}`);
   return image;
 }
 
-export function imageLatents(lib: Library, config: ConfigRow, ref: string | number): ImageLatents {
+export function imageLatents(lib: ReadonlyLibrary, config: ConfigRow, ref: string | number): ImageLatents {
   return lib.read(() => {
     const image = findImage(lib, ref);
-    const row = lib.statement(`SELECT r.mse, r.ev, r.l0, l.embedding, r.sse, l.codes FROM results r
-        JOIN latents l ON l.result_id = r.id WHERE r.config_id = ? AND r.image_id = ?`).get(config.id, image.id) as
-      { mse: number; ev: number; l0: number; embedding: Buffer; sse: Buffer; codes: Buffer } | undefined;
+    const row = resultRow(lib, config.id, image.id);
     if (!row) throw new UserFacingError(`${image.path} has no results for configuration ${describeConfig(config)}`).withCode('not-indexed');
     const view = readingLatents(lib, image.id, () => viewLatents(row.codes));
     const codes = codesOfView(view);

@@ -1,5 +1,5 @@
 /** Queries over a library, shared by the app and the CLI: they read the store, never run a model. */
-export { indexedConfigs, openLibrary, resolveConfig, type ConfigChoice } from './config.js';
+export { indexedConfigs, resolveConfig, type ConfigChoice } from './config.js';
 export { gallery, DEFAULT_GALLERY_LIMIT, type GalleryItem, type GalleryOptions, type GalleryResult, type GalleryToken, type QuantileSample } from './gallery.js';
 export { findImage, imageLatents, type ImageLatents } from './image.js';
 export {

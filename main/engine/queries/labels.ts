@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { UserFacingError } from '../errors.js';
-import type { Library } from '../store/library.js';
+import { containsPattern, labelRow, labelRows, labelRowsContaining, putLabelRow } from '../store/feature-rows.js';
+import type { ReadonlyLibrary, WritableLibrary } from '../store/library.js';
 import type { ConfigRow } from '../store/rows.js';
 import { checkFeature } from './runs.js';
 
@@ -33,11 +34,10 @@ const labelsFileSchema = z.object({
 
 export type LabelsFile = z.infer<typeof labelsFileSchema>;
 
-type LabelRow = { feature: number; label: string; note: string; updated_at: number };
-const fromRow = (r: LabelRow): FeatureLabel => ({ feature: r.feature, label: r.label, note: r.note, updatedAt: r.updated_at });
+export { containsPattern };
 
 /** Sets a feature's label and/or note (undefined keeps the current one); both empty deletes it. */
-export function setLabel(lib: Library, config: ConfigRow, feature: number, edit: { label?: string; note?: string }): FeatureLabel {
+export function setLabel(lib: WritableLibrary, config: ConfigRow, feature: number, edit: { label?: string; note?: string }): FeatureLabel {
   checkFeature(feature, config.nFeatures);
   return lib.transaction(() => {
     const current = getLabel(lib, config, feature);
@@ -47,42 +47,22 @@ export function setLabel(lib: Library, config: ConfigRow, feature: number, edit:
       note: (edit.note ?? current?.note ?? '').trim(),
       updatedAt: Date.now(),
     };
-    writeLabel(lib, config.saeFingerprint, next);
+    putLabelRow(lib, config.saeFingerprint, next);
     return next;
   });
 }
 
-function writeLabel(lib: Library, sae: string, l: FeatureLabel): void {
-  if (!l.label && !l.note) {
-    lib.statement('DELETE FROM feature_labels WHERE sae_fingerprint = ? AND feature = ?').run(sae, l.feature);
-  } else {
-    lib.statement('INSERT OR REPLACE INTO feature_labels (sae_fingerprint, feature, label, note, updated_at) VALUES (?, ?, ?, ?, ?)')
-      .run(sae, l.feature, l.label, l.note, l.updatedAt);
-  }
-}
-
-export function getLabel(lib: Library, config: ConfigRow, feature: number): FeatureLabel | undefined {
-  const r = lib.statement('SELECT feature, label, note, updated_at FROM feature_labels WHERE sae_fingerprint = ? AND feature = ?')
-    .get(config.saeFingerprint, feature) as LabelRow | undefined;
-  return r && fromRow(r);
-}
-
-/** LIKE pattern for "contains `text`", case-insensitive for ASCII. */
-export function containsPattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+export function getLabel(lib: ReadonlyLibrary, config: ConfigRow, feature: number): FeatureLabel | undefined {
+  return labelRow(lib, config.saeFingerprint, feature);
 }
 
 /** Labels or notes containing `text`, by feature. */
-export function searchLabels(lib: Library, config: ConfigRow, text: string, limit = 100): FeatureLabel[] {
-  return (lib.statement(`SELECT feature, label, note, updated_at FROM feature_labels WHERE sae_fingerprint = @sae
-      AND (label LIKE @text ESCAPE '\\' OR note LIKE @text ESCAPE '\\') ORDER BY feature LIMIT @limit`)
-    .all({ sae: config.saeFingerprint, text: containsPattern(text), limit }) as LabelRow[]).map(fromRow);
+export function searchLabels(lib: ReadonlyLibrary, config: ConfigRow, text: string, limit = 100): FeatureLabel[] {
+  return labelRowsContaining(lib, config.saeFingerprint, text, limit);
 }
 
-export function exportLabels(lib: Library, config: ConfigRow): LabelsFile {
-  const rows = lib.statement('SELECT feature, label, note, updated_at FROM feature_labels WHERE sae_fingerprint = ? ORDER BY feature')
-    .all(config.saeFingerprint) as LabelRow[];
-  return { format: LABELS_FORMAT, version: 1, saeFingerprint: config.saeFingerprint, saePath: config.saePath, labels: rows.map(fromRow) };
+export function exportLabels(lib: ReadonlyLibrary, config: ConfigRow): LabelsFile {
+  return { format: LABELS_FORMAT, version: 1, saeFingerprint: config.saeFingerprint, saePath: config.saePath, labels: labelRows(lib, config.saeFingerprint) };
 }
 
 export interface ImportOptions {
@@ -92,7 +72,7 @@ export interface ImportOptions {
   anySae?: boolean;
 }
 
-export function importLabels(lib: Library, config: ConfigRow, data: unknown, opts: ImportOptions = {}): { imported: number; kept: number } {
+export function importLabels(lib: WritableLibrary, config: ConfigRow, data: unknown, opts: ImportOptions = {}): { imported: number; kept: number } {
   const parsed = labelsFileSchema.safeParse(data);
   if (!parsed.success) throw new UserFacingError(`not a CLIP-Scope labels file (${parsed.error.issues[0]?.path.join('.') || 'format'}: ${parsed.error.issues[0]?.message ?? 'invalid'})`);
   const file = parsed.data;
@@ -109,7 +89,7 @@ export function importLabels(lib: Library, config: ConfigRow, data: unknown, opt
         kept++;
         continue;
       }
-      writeLabel(lib, config.saeFingerprint, { feature: l.feature, label: l.label.trim(), note: l.note.trim(), updatedAt: l.updatedAt });
+      putLabelRow(lib, config.saeFingerprint, { feature: l.feature, label: l.label.trim(), note: l.note.trim(), updatedAt: l.updatedAt });
       imported++;
     }
     return { imported, kept };

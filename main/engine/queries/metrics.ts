@@ -10,7 +10,8 @@
  * the indexer's side (it needs the activations, which the store does not keep).
  */
 import { KIND_POOLED } from '../store/entries.js';
-import type { Library } from '../store/library.js';
+import type { ReadonlyLibrary } from '../store/library.js';
+import { firedFeatureCount, presentResultMetrics } from '../store/result-rows.js';
 import { unpackSse } from '../store/packing.js';
 import type { ConfigRow } from '../store/rows.js';
 
@@ -33,16 +34,14 @@ export interface LibraryMetrics {
   positionMse: number[];
 }
 
-export function libraryMetrics(lib: Library, config: ConfigRow): LibraryMetrics {
+export function libraryMetrics(lib: ReadonlyLibrary, config: ConfigRow): LibraryMetrics {
   return lib.read(() => {
     const positionSse = new Float64Array(config.tokens);
     let images = 0;
     let mse = 0;
     let ev = 0;
     let l0 = 0;
-    const rows = lib.statement(`SELECT r.mse, r.ev, r.l0, r.sse FROM results r JOIN images i ON i.id = r.image_id
-        WHERE r.config_id = ? AND i.status = 'present'`).raw().iterate(config.id) as IterableIterator<[number, number, number, Buffer]>;
-    for (const [m, e, l, sseBlob] of rows) {
+    for (const [m, e, l, sseBlob] of presentResultMetrics(lib, config.id)) {
       images++;
       mse += m;
       ev += e;
@@ -50,7 +49,7 @@ export function libraryMetrics(lib: Library, config: ConfigRow): LibraryMetrics 
       const sse = unpackSse(sseBlob);
       for (let t = 0; t < config.tokens; t++) positionSse[t]! += sse[t] ?? 0;
     }
-    const fired = lib.index.firedFeatures(config.id, KIND_POOLED);
+    const fired = firedFeatureCount(lib, config.id, KIND_POOLED);
     return {
       configId: config.id,
       layer: config.layer,
@@ -67,7 +66,7 @@ export function libraryMetrics(lib: Library, config: ConfigRow): LibraryMetrics 
 }
 
 /** The metrics of `config` and of its sibling with the other input normalisation, when indexed. */
-export function metricsByNormalization(lib: Library, config: ConfigRow): { raw: LibraryMetrics | null; standardized: LibraryMetrics | null } {
+export function metricsByNormalization(lib: ReadonlyLibrary, config: ConfigRow): { raw: LibraryMetrics | null; standardized: LibraryMetrics | null } {
   const sibling = lib.listConfigs().find((c) => c.id !== config.id && c.modelFingerprint === config.modelFingerprint
     && c.saeFingerprint === config.saeFingerprint && c.layer === config.layer);
   const mine = libraryMetrics(lib, config);

@@ -3,7 +3,8 @@ import type { EntryKind } from '../store/entries.js';
 import type { EntryRun } from '../store/feature-index.js';
 import { halfTable } from '../store/feature-stats.js';
 import { float32ToFloat16Bits } from '../formats/float16.js';
-import type { Library } from '../store/library.js';
+import type { ReadonlyLibrary } from '../store/library.js';
+import { entryRuns, imagePaths, latentsBlobOf } from '../store/result-rows.js';
 import { UserFacingError } from '../errors.js';
 import { CorruptBlobError } from '../store/latents-blob.js';
 
@@ -44,8 +45,8 @@ export function totalEntries(runs: readonly EntryRun[]): number {
 }
 
 /** A feature's entries: all of them, or (with `first`) enough for its `first` strongest. */
-export function featureRuns(lib: Library, configId: number, kind: EntryKind, feature: number, first?: number): EntryRun[] {
-  return lib.index.runs(configId, kind, feature, first);
+export function featureRuns(lib: ReadonlyLibrary, configId: number, kind: EntryKind, feature: number, first?: number): EntryRun[] {
+  return entryRuns(lib, configId, kind, feature, first);
 }
 
 export function halfValue(bits: number): number {
@@ -61,22 +62,20 @@ export function minActBits(min: number | undefined): number {
 }
 
 /** Paths of image ids (one statement per id: pages are small). */
-export function pathsOf(lib: Library, ids: readonly number[]): Map<number, string> {
-  const get = lib.statement('SELECT path FROM images WHERE id = ?').pluck();
-  return new Map(ids.map((id) => [id, get.get(id) as string]));
+export function pathsOf(lib: ReadonlyLibrary, ids: readonly number[]): Map<number, string> {
+  return imagePaths(lib, ids);
 }
 
 /** The stored latents blob of one image for one config. */
-export function latentsBlob(lib: Library, configId: number, imageId: number): Buffer | undefined {
-  return lib.statement('SELECT l.codes FROM results r JOIN latents l ON l.result_id = r.id WHERE r.config_id = ? AND r.image_id = ?')
-    .pluck().get(configId, imageId) as Buffer | undefined;
+export function latentsBlob(lib: ReadonlyLibrary, configId: number, imageId: number): Buffer | undefined {
+  return latentsBlobOf(lib, configId, imageId);
 }
 
 /**
  * Runs `read` on an image's stored latents; a damaged blob (a damaged file, a bad disk) becomes an
  * error that names the library and the photo, and what to do, rather than a decoder's message.
  */
-export function readingLatents<T>(lib: Library, imageId: number, read: () => T): T {
+export function readingLatents<T>(lib: ReadonlyLibrary, imageId: number, read: () => T): T {
   try {
     return read();
   } catch (e) {

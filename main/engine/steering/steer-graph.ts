@@ -17,7 +17,7 @@
 import { GraphBuilder } from '../onnx/graph-builder.js';
 import { tokenCount, type ClipVisionConfig } from '../clip/config.js';
 import type { ClipWeights } from '../clip/weights.js';
-import { EMBEDDING, type BuiltGraph } from '../clip/vision-graph.js';
+import { EMBEDDING, residName, type BuiltGraph } from '../clip/vision-graph.js';
 import { VisionOps, WeightBinder } from '../clip/vision-blocks.js';
 
 export const STEER_X = 'x';
@@ -49,9 +49,15 @@ export async function buildPrepGraph(cfg: ClipVisionConfig, weights: ClipWeights
 
 /**
  * x [1, T, D], dirs [E, D], coeff [B, T, E] (+ the prep outputs when layer L has tail blocks)
- * -> the steered image embeddings [B, P]: blocks L+1.. and the head on x + coeff @ dirs.
+ * -> the steered image embeddings [B, P]: blocks L+1.. and the head on x + coeff @ dirs; and for
+ * each layer of `expose` (all > L) the steered residual `resid.<L2>` [B, T, D]. Exposing the last
+ * layer, or any layer when L+1 is the last, makes blocks that would run for CLS alone run for
+ * every token: callers keep a graph without it for the previews that need no later layer.
  */
-export async function buildSteerGraph(cfg: ClipVisionConfig, weights: ClipWeights, layer: number): Promise<BuiltGraph> {
+export async function buildSteerGraph(cfg: ClipVisionConfig, weights: ClipWeights, layer: number, expose: readonly number[] = []): Promise<BuiltGraph> {
+  for (const l of expose) {
+    if (!Number.isInteger(l) || l <= layer || l >= cfg.num_hidden_layers) throw new RangeError(`layer ${l} is not after layer ${layer} in a model with layers 0..${cfg.num_hidden_layers - 1}`);
+  }
   const g = new GraphBuilder(`clip_steer_${layer}`);
   const w = new WeightBinder(g, weights);
   const ops = new VisionOps(g, w, cfg);
@@ -64,6 +70,15 @@ export async function buildSteerGraph(cfg: ClipVisionConfig, weights: ClipWeight
   // x' = x + coeff @ dirs, [B*T, D]; the CLS-only first block never forms it (see clsOnly).
   const steered = (): string => g.op('Reshape', [g.op('Add', [x, g.op('MatMul', [coeff, dirs])]), g.constInt64([-1, D])]);
 
+  const outputs: string[] = [EMBEDDING];
+  const exposeIf = (x2d: string, l: number): void => {
+    if (!expose.includes(l)) return;
+    const name = residName(l);
+    ops.toBTD(x2d, name);
+    g.output(name, 'float32', ['batch', T, D]);
+    outputs.push(name);
+  };
+
   let pooled: string;
   if (!hasTailBlocks(cfg, layer)) {
     pooled = ops.clsRows(steered());
@@ -72,16 +87,28 @@ export async function buildSteerGraph(cfg: ClipVisionConfig, weights: ClipWeight
     inputs.push(...PREP_A);
     const first = new FirstBlock(g, w, ops, cfg, layer + 1);
     const last = cfg.num_hidden_layers - 1;
-    let x2d = layer + 1 === last ? await first.clsOnly(x, a, dirs, coeff) : await first.full(steered(), a, dirs, coeff);
-    for (let l = layer + 2; l <= last; l++) x2d = l === last ? await ops.clsBlock(x2d, l) : await ops.block(x2d, l);
-    pooled = x2d;
+    // Every token runs through a block unless it is the last one and nothing reads its patches.
+    const everyToken = (l: number): boolean => l < last || expose.includes(l);
+    let x2d = everyToken(layer + 1) ? await first.full(steered(), a, dirs, coeff) : await first.clsOnly(x, a, dirs, coeff);
+    let clsOnly = !everyToken(layer + 1);
+    if (!clsOnly) exposeIf(x2d, layer + 1);
+    for (let l = layer + 2; l <= last; l++) {
+      if (everyToken(l)) {
+        x2d = await ops.block(x2d, l);
+        exposeIf(x2d, l);
+      } else {
+        x2d = await ops.clsBlock(x2d, l);
+        clsOnly = true;
+      }
+    }
+    // After a CLS-only last block x2d holds the CLS rows only [B, D], as the embedding reads them.
+    pooled = clsOnly ? x2d : ops.clsRows(x2d);
   }
-  // After the last block x2d holds the CLS rows only [B, D] (clsBlock), as the embedding reads them.
   const normed = await ops.layerNorm(pooled, 'post_layernorm');
   if (cfg.projection_dim === null) g.op('Identity', [normed], {}, EMBEDDING);
   else g.op('Gemm', [normed, await w.bind('visual_projection.weight', [cfg.projection_dim, D], true)], { transB: { i: 1 } }, EMBEDDING);
   g.output(EMBEDDING, 'float32', ['batch', cfg.projection_dim ?? D]);
-  return { model: g.encode({ opset: 17 }), files: w.ext.files(), inputs, outputs: [EMBEDDING] };
+  return { model: g.encode({ opset: 17 }), files: w.ext.files(), inputs, outputs };
 }
 
 function centred(g: GraphBuilder, x: string): string {

@@ -2,7 +2,7 @@
 import { ImageError } from '../errors.js';
 import { serveInWorker } from '../runtime/worker-rpc.js';
 import type { EditSet } from './edits.js';
-import { Steerer, type PhotoSource, type SteererOptions } from './steerer.js';
+import { Steerer, type PhotoSource, type PreviewOptions, type SteererOptions } from './steerer.js';
 
 let steerer: Steerer | null = null;
 
@@ -40,8 +40,8 @@ const handlers = {
       return { original: s.original.slice(), reconstruction: s.reconstruction.slice(), reconstructionCosine: s.reconstructionCosine, codes: { offsets: s.codes.offsets.slice(), idx: s.codes.idx.slice(), val: s.codes.val.slice() } };
     });
   },
-  async preview(arg: { source: PhotoSource; sets: readonly EditSet[] }) {
-    return guard(() => opened().preview(arg.source, arg.sets));
+  async preview(arg: { source: PhotoSource; sets: readonly EditSet[]; opts?: PreviewOptions }) {
+    return guard(() => opened().preview(arg.source, arg.sets, arg.opts));
   },
   async cacheStats() {
     return opened().cacheStats();

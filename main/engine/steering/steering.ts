@@ -7,7 +7,7 @@ import { ImageError } from '../errors.js';
 import { startWorker } from '../runtime/worker-rpc.js';
 import type { EditSet } from './edits.js';
 import type { Guarded, SteeringHandlers } from './steering-worker.js';
-import type { PhotoSource, PhotoSummary, SteerResult, SteererInfo, SteererOptions } from './steerer.js';
+import type { PhotoSource, PhotoSummary, PreviewOptions, SteerResult, SteererInfo, SteererOptions } from './steerer.js';
 
 export class Steering {
   private constructor(
@@ -30,9 +30,9 @@ export class Steering {
     return unguard(await this.worker.api.photo(source));
   }
 
-  /** One result per edit set, in order, from one batched run of the tail. */
-  async preview(source: PhotoSource, sets: readonly EditSet[]): Promise<SteerResult[]> {
-    return unguard(await this.worker.api.preview({ source, sets }));
+  /** One result per edit set, in order, from one batched run of the tail (`later`: see PreviewOptions). */
+  async preview(source: PhotoSource, sets: readonly EditSet[], opts: PreviewOptions = {}): Promise<SteerResult[]> {
+    return unguard(await this.worker.api.preview({ source, sets, opts }));
   }
 
   cacheStats(): Promise<{ photos: number; bytes: number }> {
@@ -52,4 +52,5 @@ function unguard<T>(r: Guarded<T>): T {
 }
 
 export type { Edit, EditSet, TokenScope } from './edits.js';
-export type { PhotoSource, PhotoSummary, SteerResult, SteererInfo, SteererOptions } from './steerer.js';
+export type { LaterSae, PhotoSource, PhotoSummary, PreviewOptions, SteerResult, SteererInfo, SteererOptions } from './steerer.js';
+export type { FeatureChange, LaterLayerResult, LayerDiff } from './later-layers.js';

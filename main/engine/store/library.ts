@@ -1,7 +1,11 @@
 /**
  * A photo library: one SQLite file (WAL) holding folders, images, encoding configurations, every
  * token's latents per image and config, and the feature index that galleries and queries read.
- * The indexer writes through this class; main/engine/queries/ reads.
+ *
+ * Two handle types, opened by `openLibrary`: a `ReadonlyLibrary` (what queries take: it can only
+ * read, and opening one never creates or migrates a file) and a `WritableLibrary` (the indexer,
+ * folder and label edits: it creates the file if asked, and migrates it). All SQL lives in
+ * main/engine/store/ (this class and the *-rows.ts modules beside it); lint keeps it there.
  *
  * Invariants kept here:
  * - every result records its config; switching configs never deletes other results;
@@ -68,83 +72,118 @@ function sqliteBinding(): { nativeBinding?: string } {
   return binding ? { nativeBinding: binding } : {};
 }
 
-export class Library {
-  /** @internal the feature index, for main/engine/queries. */
+export interface OpenLibraryOptions {
+  /** A writable handle (default: read-only). */
+  write?: boolean;
+  /** With `write`: create the file (and its folder) when missing (default true). */
+  create?: boolean;
+  /** For tests that build a library as an older version of the app wrote it. */
+  migrations?: readonly Migration[];
+}
+
+/**
+ * The one way to open a library. Read-only: the file must exist at the current schema (an older
+ * one is refused, never upgraded: read paths do not migrate). Writable: creates it when allowed
+ * and brings its schema up to date.
+ */
+export function openLibrary(file: string, opts: OpenLibraryOptions & { write: true }): WritableLibrary;
+export function openLibrary(file: string, opts?: OpenLibraryOptions & { write?: false }): ReadonlyLibrary;
+export function openLibrary(file: string, opts: OpenLibraryOptions = {}): ReadonlyLibrary | WritableLibrary {
+  const abs = path.resolve(file);
+  const migrations = opts.migrations ?? MIGRATIONS;
+  if (!opts.write || opts.create === false) {
+    if (!fs.existsSync(abs)) throw new UserFacingError(`${file}: no such library`).withCode('not-found');
+  }
+  return opts.write ? openWritable(file, abs, migrations) : openReadonly(file, abs, latestVersion(migrations));
+}
+
+function openReadonly(file: string, abs: string, latest: number): ReadonlyLibrary {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(abs, { readonly: true, fileMustExist: true, ...sqliteBinding() });
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    const v = schemaVersion(db);
+    if (v > latest) throw newerSchemaError(file, v, latest);
+    if (v < latest) throw new UserFacingError(`${file} was written by an older CLIP-Scope (schema ${v} < ${latest}); open it once for writing to upgrade it`);
+    return new ReadonlyLibrary(db, abs);
+  } catch (e) {
+    db?.close();
+    throw openFailure(file, e);
+  }
+}
+
+function openWritable(file: string, abs: string, migrations: readonly Migration[]): WritableLibrary {
+  let db: Database.Database | undefined;
+  try {
+    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    db = new Database(abs, sqliteBinding());
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (schemaVersion(db) === 0) {
+      const tables = db.prepare<[], number>("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get();
+      if (tables! > 0) throw new UserFacingError(`${file} is an SQLite database but not a CLIP-Scope library`);
+      // Must precede the first table: lets purgeRemoved give freed pages back to the disk.
+      db.pragma('auto_vacuum = INCREMENTAL');
+    }
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('cache_size = -65536');
+    migrate(db, file, migrations);
+    return new WritableLibrary(db, abs);
+  } catch (e) {
+    db?.close();
+    throw openFailure(file, e);
+  }
+}
+
+/**
+ * Kept for the callers written before `openLibrary` (tests, benchmarks, the similar-images
+ * worker): `Library.open(file)` is `openLibrary(file, { write: true })`, `{ readonly: true }` a
+ * read-only handle.
+ */
+export const Library = {
+  open: openLegacy,
+};
+function openLegacy(file: string, opts: { readonly: true; migrations?: readonly Migration[] }): ReadonlyLibrary;
+function openLegacy(file: string, opts?: { readonly?: false; migrations?: readonly Migration[] }): WritableLibrary;
+function openLegacy(file: string, opts?: { readonly?: boolean; migrations?: readonly Migration[] }): ReadonlyLibrary;
+function openLegacy(file: string, opts: { readonly?: boolean; migrations?: readonly Migration[] } = {}): ReadonlyLibrary | WritableLibrary {
+  const migrations = opts.migrations ? { migrations: opts.migrations } : {};
+  return opts.readonly ? openLibrary(file, migrations) : openLibrary(file, { write: true, ...migrations });
+}
+/** The handle queries take (a read-only one, or a writable one: it can read too). */
+export type Library = ReadonlyLibrary;
+
+/** A library handle that can only read: what every query takes. */
+export class ReadonlyLibrary {
+  /** @internal the feature index, for the store's own modules. */
   readonly index: FeatureIndex;
   private readonly stmts = new Map<string, Database.Statement>();
 
-  private constructor(
+  /** @internal use openLibrary. */
+  constructor(
+    /** @internal the store's own modules and tests only (lint keeps SQL in main/engine/store). */
     readonly db: Database.Database,
     readonly file: string,
-    readonly readonly: boolean,
   ) {
     this.index = new FeatureIndex(db);
-  }
-
-  /**
-   * Opens (creating it and its folder if needed) and upgrades a library. A read-only handle
-   * never creates or migrates: the file must exist at the current schema.
-   */
-  static open(file: string, opts: { readonly?: boolean; migrations?: readonly Migration[] } = {}): Library {
-    const abs = path.resolve(file);
-    // `migrations` is for tests that build a library as an older version of the app wrote it.
-    const migrations = opts.migrations ?? MIGRATIONS;
-    const latest = latestVersion(migrations);
-    if (opts.readonly) {
-      if (!fs.existsSync(abs)) throw new UserFacingError(`${file}: no such library`);
-      let db: Database.Database | undefined;
-      try {
-        db = new Database(abs, { readonly: true, fileMustExist: true, ...sqliteBinding() });
-        db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-        const v = schemaVersion(db);
-        if (v > latest) throw newerSchemaError(file, v, latest);
-        if (v < latest) throw new UserFacingError(`${file} was written by an older CLIP-Scope (schema ${v} < ${latest}); open it once for writing to upgrade it`);
-        return new Library(db, abs, true);
-      } catch (e) {
-        db?.close();
-        throw openFailure(file, e);
-      }
-    }
-    let db: Database.Database | undefined;
-    try {
-      fs.mkdirSync(path.dirname(abs), { recursive: true });
-      db = new Database(abs, sqliteBinding());
-      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      if (schemaVersion(db) === 0) {
-        const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number;
-        if (tables > 0) throw new UserFacingError(`${file} is an SQLite database but not a CLIP-Scope library`);
-        // Must precede the first table: lets purgeRemoved give freed pages back to the disk.
-        db.pragma('auto_vacuum = INCREMENTAL');
-      }
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('foreign_keys = ON');
-      db.pragma('cache_size = -65536');
-      migrate(db, file, migrations);
-      return new Library(db, abs, false);
-    } catch (e) {
-      db?.close();
-      throw openFailure(file, e);
-    }
   }
 
   close(): void {
     this.db.close();
   }
 
-  /** A cached prepared statement (for this class and main/engine/queries). */
-  statement(sql: string): Database.Statement {
+  /**
+   * @internal a cached prepared statement, typed by the row (or plucked value) it returns: for
+   * main/engine/store only (two query modules under rewrite are the documented lint exceptions).
+   */
+  statement<R = unknown>(sql: string): Database.Statement<unknown[], R> {
     let s = this.stmts.get(sql);
     if (!s) {
       s = this.db.prepare(sql);
       this.stmts.set(sql, s);
     }
-    return s;
-  }
-
-  /** Runs `fn` in one write transaction (BEGIN IMMEDIATE; a savepoint when nested). */
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return s as Database.Statement<unknown[], R>;
   }
 
   /** Runs `fn` in one read transaction: every statement in it sees the same snapshot. */
@@ -152,13 +191,80 @@ export class Library {
     return this.db.inTransaction ? fn() : this.db.transaction(fn).deferred();
   }
 
+  listFolders(): FolderRow[] {
+    return this.statement<{ id: number; path: string; added_at: number }>('SELECT id, path, added_at FROM folders WHERE removed_at IS NULL ORDER BY path')
+      .all().map(folderFromRow);
+  }
+
+  listConfigs(): ConfigRow[] {
+    return this.statement<ConfigSqlRow>(`SELECT ${CONFIG_COLUMNS} FROM configs ORDER BY id`).all().map(configFromRow);
+  }
+
+  configById(id: number): ConfigRow | undefined {
+    const r = this.statement<ConfigSqlRow>(`SELECT ${CONFIG_COLUMNS} FROM configs WHERE id = ?`).get(id);
+    return r && configFromRow(r);
+  }
+
+  /** Configurations that hold at least one result. */
+  indexedConfigs(): ConfigRow[] {
+    const has = this.statement<number>('SELECT EXISTS (SELECT 1 FROM results WHERE config_id = ?)').pluck();
+    return this.listConfigs().filter((c) => has.get(c.id) === 1);
+  }
+
+  /** Changes with every write to the config's results or to image presence (a cache key). */
+  generation(configId: number): number {
+    return this.statement<number>('SELECT generation FROM configs WHERE id = ?').pluck().get(configId) ?? -1;
+  }
+
+  imageByPath(p: string): ImageRow | undefined {
+    const r = this.statement<ImageSqlRow>(`SELECT ${IMAGE_COLUMNS} FROM images WHERE path = ?`).get(path.resolve(p));
+    return r && imageFromRow(r);
+  }
+
+  imageById(id: number): ImageRow | undefined {
+    const r = this.statement<ImageSqlRow>(`SELECT ${IMAGE_COLUMNS} FROM images WHERE id = ?`).get(id);
+    return r && imageFromRow(r);
+  }
+
+  imagesByHash(hash: string): ImageRow[] {
+    return this.statement<ImageSqlRow>(`SELECT ${IMAGE_COLUMNS} FROM images WHERE hash = ? ORDER BY id`).all(hash).map(imageFromRow);
+  }
+
+  presentImagesUnder(folderId: number): ImageRow[] {
+    return this.statement<ImageSqlRow>(`SELECT ${IMAGE_COLUMNS} FROM images WHERE folder_id = ? AND status = 'present' ORDER BY id`)
+      .all(folderId).map(imageFromRow);
+  }
+
+  imagesMissingResults(configId: number): ImageRow[] {
+    return this.statement<ImageSqlRow>(`SELECT ${IMAGE_COLUMNS} FROM images i WHERE status = 'present'
+          AND NOT EXISTS (SELECT 1 FROM results r WHERE r.config_id = ? AND r.image_id = i.id) ORDER BY id`)
+      .all(configId).map(imageFromRow);
+  }
+
+  hasResult(imageId: number, configId: number): boolean {
+    return this.statement('SELECT 1 FROM results WHERE image_id = ? AND config_id = ?').get(imageId, configId) !== undefined;
+  }
+
+  failures(): FailureRow[] {
+    return this.statement<{ path: string; config_id: number | null; error: string; at: number }>('SELECT path, config_id, error, at FROM failures ORDER BY path')
+      .all().map(failureFromRow);
+  }
+}
+
+/** A handle that can also write: the indexer's, and folder / label edits'. */
+export class WritableLibrary extends ReadonlyLibrary {
+  /** Runs `fn` in one write transaction (BEGIN IMMEDIATE; a savepoint when nested). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
   // ---- folders --------------------------------------------------------------------------------
 
   addFolder(p: string): FolderRow {
     const norm = normalizeFolderPath(p);
     return this.transaction(() => {
-      const row = this.statement('SELECT id, path, added_at, removed_at FROM folders WHERE path = ?').get(norm) as
-        { id: number; path: string; added_at: number; removed_at: number | null } | undefined;
+      const row = this.statement<{ id: number; path: string; added_at: number; removed_at: number | null }>('SELECT id, path, added_at, removed_at FROM folders WHERE path = ?')
+        .get(norm);
       if (row && row.removed_at === null) return folderFromRow(row);
       const now = Date.now();
       if (row) {
@@ -173,25 +279,20 @@ export class Library {
   removeFolder(p: string): void {
     const norm = normalizeFolderPath(p);
     this.transaction(() => {
-      const id = this.statement('SELECT id FROM folders WHERE path = ? AND removed_at IS NULL').pluck().get(norm) as number | undefined;
+      const id = this.statement<number>('SELECT id FROM folders WHERE path = ? AND removed_at IS NULL').pluck().get(norm);
       if (id === undefined) throw new UserFacingError(`${norm} is not a folder of this library`);
       this.statement('UPDATE folders SET removed_at = ? WHERE id = ?').run(Date.now(), id);
-      this.markRemoved(this.statement("SELECT id FROM images WHERE folder_id = ? AND status = 'present'").pluck().all(id) as number[]);
+      this.markRemoved(this.statement<number>("SELECT id FROM images WHERE folder_id = ? AND status = 'present'").pluck().all(id));
     });
-  }
-
-  listFolders(): FolderRow[] {
-    return (this.statement('SELECT id, path, added_at FROM folders WHERE removed_at IS NULL ORDER BY path').all() as
-      { id: number; path: string; added_at: number }[]).map(folderFromRow);
   }
 
   // ---- configs --------------------------------------------------------------------------------
 
   ensureConfig(c: EncodingConfigInput): ConfigRow {
     return this.transaction(() => {
-      const existing = this.statement(`SELECT ${CONFIG_COLUMNS} FROM configs
+      const existing = this.statement<ConfigSqlRow>(`SELECT ${CONFIG_COLUMNS} FROM configs
           WHERE model_fingerprint = ? AND sae_fingerprint = ? AND layer = ? AND normalization = ?`)
-        .get(c.modelFingerprint, c.saeFingerprint, c.layer, c.normalization) as ConfigSqlRow | undefined;
+        .get(c.modelFingerprint, c.saeFingerprint, c.layer, c.normalization);
       if (existing) {
         const row = configFromRow(existing);
         for (const key of ['tokens', 'width', 'nFeatures', 'k', 'embeddingDim'] as const) {
@@ -215,40 +316,12 @@ export class Library {
     });
   }
 
-  listConfigs(): ConfigRow[] {
-    return (this.statement(`SELECT ${CONFIG_COLUMNS} FROM configs ORDER BY id`).all() as ConfigSqlRow[]).map(configFromRow);
-  }
-
-  configById(id: number): ConfigRow | undefined {
-    const r = this.statement(`SELECT ${CONFIG_COLUMNS} FROM configs WHERE id = ?`).get(id) as ConfigSqlRow | undefined;
-    return r && configFromRow(r);
-  }
-
-  /** Changes with every write to the config's results or to image presence (a cache key). */
-  generation(configId: number): number {
-    return (this.statement('SELECT generation FROM configs WHERE id = ?').pluck().get(configId) as number | undefined) ?? -1;
-  }
-
   private bump(configId: number | null): void {
     if (configId === null) this.statement('UPDATE configs SET generation = generation + 1').run();
     else this.statement('UPDATE configs SET generation = generation + 1 WHERE id = ?').run(configId);
   }
 
   // ---- images ---------------------------------------------------------------------------------
-
-  imageByPath(p: string): ImageRow | undefined {
-    const r = this.statement(`SELECT ${IMAGE_COLUMNS} FROM images WHERE path = ?`).get(path.resolve(p)) as ImageSqlRow | undefined;
-    return r && imageFromRow(r);
-  }
-
-  imageById(id: number): ImageRow | undefined {
-    const r = this.statement(`SELECT ${IMAGE_COLUMNS} FROM images WHERE id = ?`).get(id) as ImageSqlRow | undefined;
-    return r && imageFromRow(r);
-  }
-
-  imagesByHash(hash: string): ImageRow[] {
-    return (this.statement(`SELECT ${IMAGE_COLUMNS} FROM images WHERE hash = ? ORDER BY id`).all(hash) as ImageSqlRow[]).map(imageFromRow);
-  }
 
   insertImage(r: NewImage): ImageRow {
     const p = path.resolve(r.path);
@@ -294,20 +367,9 @@ export class Library {
     });
   }
 
-  presentImagesUnder(folderId: number): ImageRow[] {
-    return (this.statement(`SELECT ${IMAGE_COLUMNS} FROM images WHERE folder_id = ? AND status = 'present' ORDER BY id`)
-      .all(folderId) as ImageSqlRow[]).map(imageFromRow);
-  }
-
-  imagesMissingResults(configId: number): ImageRow[] {
-    return (this.statement(`SELECT ${IMAGE_COLUMNS} FROM images i WHERE status = 'present'
-          AND NOT EXISTS (SELECT 1 FROM results r WHERE r.config_id = ? AND r.image_id = i.id) ORDER BY id`)
-      .all(configId) as ImageSqlRow[]).map(imageFromRow);
-  }
-
   purgeRemoved(): number {
     const n = this.transaction(() => {
-      const ids = this.statement("SELECT id FROM images WHERE status = 'removed'").pluck().all() as number[];
+      const ids = this.statement<number>("SELECT id FROM images WHERE status = 'removed'").pluck().all();
       const delResults = this.statement('DELETE FROM results WHERE image_id = ?');
       const delImage = this.statement('DELETE FROM images WHERE id = ?');
       for (const id of ids) {
@@ -324,10 +386,6 @@ export class Library {
 
   // ---- results --------------------------------------------------------------------------------
 
-  hasResult(imageId: number, configId: number): boolean {
-    return this.statement('SELECT 1 FROM results WHERE image_id = ? AND config_id = ?').get(imageId, configId) !== undefined;
-  }
-
   writeResults(configId: number, items: readonly ResultInput[]): void {
     const config = this.configById(configId);
     if (!config) throw new Error(`writeResults: no configuration ${configId}`);
@@ -342,8 +400,8 @@ export class Library {
     }
     const packed = items.map((it) => packLatentsWithView(it.codes, config.nFeatures));
     this.transaction(() => {
-      const status = this.statement('SELECT status FROM images WHERE id = ?').pluck();
-      const upsert = this.statement(`INSERT INTO results (config_id, image_id, mse, ev, l0, indexed, created_at, sse)
+      const status = this.statement<string>('SELECT status FROM images WHERE id = ?').pluck();
+      const upsert = this.statement<number>(`INSERT INTO results (config_id, image_id, mse, ev, l0, indexed, created_at, sse)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
           ON CONFLICT (config_id, image_id) DO UPDATE SET mse = excluded.mse, ev = excluded.ev, l0 = excluded.l0,
             indexed = excluded.indexed, created_at = excluded.created_at, sse = excluded.sse
@@ -356,11 +414,11 @@ export class Library {
       this.removeEntries([...last.keys()].flatMap((id) => this.storedResults('r.config_id = ? AND r.image_id = ? AND r.indexed > 0', configId, id)));
       items.forEach((it, i) => {
         if (last.get(it.imageId) !== i) return;
-        const st = status.get(it.imageId) as string | undefined;
+        const st = status.get(it.imageId);
         if (st === undefined) throw new Error(`writeResults: no image ${it.imageId}`);
         const present = st === 'present';
         const m = it.metrics;
-        const id = upsert.get(configId, it.imageId, m.mse, m.ev, m.l0, present ? INDEXED_RECENT : INDEXED_NONE, now, packSse(m.sse)) as number;
+        const id = upsert.get(configId, it.imageId, m.mse, m.ev, m.l0, present ? INDEXED_RECENT : INDEXED_NONE, now, packSse(m.sse))!;
         putLatents.run(id, packFloat16(it.embedding), packed[i]!.blob);
         if (present) this.index.add(configId, id, it.imageId, deriveEntries(packed[i]!.view));
       });
@@ -396,21 +454,21 @@ export class Library {
     const config = this.configById(configId);
     if (!config) throw new Error(`refreshFeatureStats: no configuration ${configId}`);
     this.transaction(() => {
-      const state = this.statement('SELECT generation, stats_generation FROM configs WHERE id = ?').get(configId) as { generation: number; stats_generation: number | null };
+      const state = this.statement<{ generation: number; stats_generation: number | null }>('SELECT generation, stats_generation FROM configs WHERE id = ?').get(configId)!;
       if (state.stats_generation === state.generation) return;
       if (this.index.needsCompaction(configId)) this.index.compact(configId, config.nFeatures);
       const totals = FeatureTotals.load(this.db, configId, config.nFeatures);
       if (totals.publish(this.db, configId, (f) => this.index.maxBits(configId, f)) > 0) totals.save(this.db, configId);
-      const images = this.statement(`SELECT count(*) FROM results r JOIN images i ON i.id = r.image_id
-          WHERE r.config_id = ? AND i.status = 'present'`).pluck().get(configId) as number;
+      const images = this.statement<number>(`SELECT count(*) FROM results r JOIN images i ON i.id = r.image_id
+          WHERE r.config_id = ? AND i.status = 'present'`).pluck().get(configId)!;
       this.statement('UPDATE configs SET stats_generation = generation, stats_images = ?, stats_tokens = ?, stats_at = ? WHERE id = ?')
         .run(images, images * config.tokens, Date.now(), configId);
     });
   }
 
   private storedResults(where: string, ...params: unknown[]): StoredResult[] {
-    return this.statement(`SELECT r.id, r.config_id, r.image_id, r.indexed, l.codes FROM results r
-        JOIN latents l ON l.result_id = r.id WHERE ${where}`).all(...params) as StoredResult[];
+    return this.statement<StoredResult>(`SELECT r.id, r.config_id, r.image_id, r.indexed, l.codes FROM results r
+        JOIN latents l ON l.result_id = r.id WHERE ${where}`).all(...params);
   }
 
   private setIndexed(resultId: number, indexed: number): void {
@@ -442,8 +500,4 @@ export class Library {
     this.statement('DELETE FROM failures WHERE path = ?').run(path.resolve(p));
   }
 
-  failures(): FailureRow[] {
-    return (this.statement('SELECT path, config_id, error, at FROM failures ORDER BY path').all() as
-      { path: string; config_id: number | null; error: string; at: number }[]).map(failureFromRow);
-  }
 }

@@ -3,7 +3,7 @@
  * a page of photos. Aggregates only; each is one indexed query, cheap at 100k photos.
  */
 import path from 'node:path';
-import type { Library } from './library.js';
+import type { ReadonlyLibrary } from './library.js';
 
 const under = (p: string, folder: string): boolean => p === folder || p.startsWith(folder.endsWith(path.sep) ? folder : folder + path.sep);
 
@@ -16,7 +16,7 @@ export interface FolderStats {
   indexedAt: number | null;
 }
 
-export function folderStats(lib: Library): FolderStats[] {
+export function folderStats(lib: ReadonlyLibrary): FolderStats[] {
   const rows = lib.statement(`
     SELECT f.id, f.path, f.added_at AS addedAt,
       (SELECT count(*) FROM images i WHERE i.folder_id = f.id AND i.status = 'present') AS images
@@ -37,12 +37,12 @@ export function folderStats(lib: Library): FolderStats[] {
   });
 }
 
-export function presentImageCount(lib: Library): number {
+export function presentImageCount(lib: ReadonlyLibrary): number {
   return lib.statement("SELECT count(*) FROM images WHERE status = 'present'").pluck().get() as number;
 }
 
 /** Present photos with a result for each configuration. */
-export function configImageCounts(lib: Library): Map<number, number> {
+export function configImageCounts(lib: ReadonlyLibrary): Map<number, number> {
   const rows = lib.statement(`
     SELECT r.config_id AS id, count(*) AS n FROM results r JOIN images i ON i.id = r.image_id
     WHERE i.status = 'present' GROUP BY r.config_id`).all() as { id: number; n: number }[];
@@ -59,7 +59,7 @@ export interface ImagePageItem {
 }
 
 /** Present photos the indexer has been through, by path, optionally under one folder. */
-export function imagePage(lib: Library, opts: { limit: number; offset: number; folder?: string }): { total: number; items: ImagePageItem[] } {
+export function imagePage(lib: ReadonlyLibrary, opts: { limit: number; offset: number; folder?: string }): { total: number; items: ImagePageItem[] } {
   const where = opts.folder === undefined ? '' : 'AND folder_id = (SELECT id FROM folders WHERE path = ? AND removed_at IS NULL)';
   const args = opts.folder === undefined ? [] : [opts.folder];
   // Photos the indexer has been through (encoded, or failed with a reason): the others have no

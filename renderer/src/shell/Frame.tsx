@@ -1,12 +1,13 @@
 /** The app frame: navigation rail, top bar with the indexing pill, and the current view. */
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link, Outlet, useNavigate, useRouterState } from '@tanstack/react-router';
-import { BarChart3, FolderOpen, Image as ImageIcon, Keyboard, Layers, SlidersHorizontal, WifiOff } from 'lucide-react';
+import { BarChart3, FolderOpen, Image as ImageIcon, Keyboard, Layers, ListFilter, SlidersHorizontal, WifiOff } from 'lucide-react';
 import { ErrorBoundary } from '../ui/ErrorBoundary.js';
 import { ErrorMessage } from '../ui/bits.js';
 import { useAppState, useConnection, useEngineEvents } from '../queries.js';
 import { IndexPill } from './IndexPill.js';
 import { useKeymap, KEYMAP } from './keys.js';
+import { Palette } from './Palette.js';
 import { transport } from '../platform.js';
 
 const NAV = [
@@ -14,6 +15,7 @@ const NAV = [
   { to: '/features', label: 'Features', icon: Layers, key: 'g f' },
   { to: '/image', label: 'Images', icon: ImageIcon, key: 'g i' },
   { to: '/steer', label: 'Steering', icon: SlidersHorizontal, key: 'g s' },
+  { to: '/query', label: 'Query', icon: ListFilter, key: 'g q' },
   { to: '/metrics', label: 'Metrics', icon: BarChart3, key: 'g m' },
 ] as const;
 
@@ -46,6 +48,7 @@ export function Frame() {
             </Link>
           );
         })}
+        <Palette />
         <div className="rail-spacer" />
         <button type="button" className="rail-item" onClick={() => setHelp(true)} title="Keyboard shortcuts (?)">
           <Keyboard size={20} aria-hidden />

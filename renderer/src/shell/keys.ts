@@ -7,7 +7,11 @@ export const KEYMAP = [
   { keys: 'g f', label: 'Go to features', to: '/features' },
   { keys: 'g i', label: 'Go to images', to: '/image' },
   { keys: 'g s', label: 'Go to steering', to: '/steer' },
+  { keys: 'g q', label: 'Go to the query view', to: '/query' },
   { keys: 'g m', label: 'Go to metrics', to: '/metrics' },
+  { keys: 'Ctrl+K', label: 'Jump to a feature, a label or a photo (Cmd+K on a Mac)', to: null },
+  { keys: ']', label: 'Next feature (on a feature page; j too)', to: null },
+  { keys: '[', label: 'Previous feature (on a feature page; k too)', to: null },
   { keys: '?', label: 'Show this sheet', to: null },
 ] as const;
 

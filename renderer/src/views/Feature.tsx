@@ -1,8 +1,14 @@
-/** "Photos that activate feature N": the gallery at a token, strongest first (as `clipscope gallery`). */
+/**
+ * "Photos that activate feature N": the gallery at a token, strongest first (as `clipscope
+ * gallery`), or samples across its activation distribution (the Quantiles tab, as `clipscope
+ * gallery --quantiles`); its statistics, label and similar features by decoder cosine; [ and ]
+ * walk the features.
+ */
 import { useEffect, useMemo, useState, useSyncExternalStore, type FormEvent } from 'react';
 import { useInfiniteQuery, useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
-import { ChevronLeft, ChevronRight, SlidersHorizontal } from 'lucide-react';
+import { Tabs } from 'radix-ui';
+import { ChevronLeft, ChevronRight, Search, SlidersHorizontal } from 'lucide-react';
 import type { FeatureDetails, GalleryItem } from '../../../common/contract/explore-schemas.js';
 import type { LibraryInfo } from '../../../common/contract/library-schemas.js';
 import { engine, mediaUrl } from '../platform.js';
@@ -16,6 +22,7 @@ import { isTyping } from '../ui/hooks.js';
 
 const route = getRouteApi('/feature/$id');
 const PAGE = 60;
+const SIMILAR = 10;
 
 export function FeatureView() {
   const state = useAppState();
@@ -45,57 +52,34 @@ function tokenName(t: number): string {
   return `patch ${Math.floor(p / 16)},${p % 16}`;
 }
 
+type Token = 'cls' | 'any' | number;
+
+/** The Quantiles tab's samples (as the design's quantile groups): q = 0.99 is near the top. */
+export const QUANTILES = [0.99, 0.9, 0.5, 0.1];
+export const PER_QUANTILE = 6;
+
 function Feature({ library }: { library: LibraryInfo }) {
   const { id } = route.useParams();
-  const { token, layer } = route.useSearch();
+  const { token, layer, view } = route.useSearch();
   const navigate = useNavigate();
   const feature = Number(id);
   const config = library.configs.find((c) => layer === undefined || c.layer === layer) ?? null;
   const valid = Number.isInteger(feature) && feature >= 0 && (!config || feature < config.nFeatures);
-  const gallery = useInfiniteQuery({
-    queryKey: [...keys.lib, 'gallery', library.file, feature, token, layer ?? null],
-    queryFn: ({ pageParam }) => engine['gallery.get']({ feature, token, layer, limit: PAGE, offset: pageParam }),
-    initialPageParam: 0,
-    getNextPageParam: (last, pages) => (last.items.length < PAGE ? undefined : pages.length * PAGE),
-    enabled: valid && config !== null,
-  });
-  const items = gallery.data?.pages.flatMap((p) => p.items) ?? [];
-  const total = gallery.data?.pages[0]?.total;
-  const go = (f: number) => void navigate({ to: '/feature/$id', params: { id: String(f) }, search: { token, layer } });
-  const setToken = (t: 'cls' | 'any' | number) => void navigate({ to: '/feature/$id', params: { id }, search: { token: t, layer } });
+  const go = (f: number) => void navigate({ to: '/feature/$id', params: { id: String(f) }, search: { token, layer, view } });
+  const setToken = (t: Token) => void navigate({ to: '/feature/$id', params: { id }, search: { token: t, layer, view } });
+  const setView = (v: string) =>
+    void navigate({ to: '/feature/$id', params: { id }, search: { token, layer, ...(v === 'quantiles' ? { view: 'quantiles' as const } : {}) }, replace: true });
   const details = useQuery({
     queryKey: [...keys.lib, 'feature.details', library.file, feature, layer ?? null],
     queryFn: () => engine['feature.details']({ feature, layer }),
     enabled: valid && config !== null,
   });
-  // One feature.heat call per gallery page; one colour scale for the whole view.
-  const heats = useQueries({
-    queries: (gallery.data?.pages ?? []).map((p) => {
-      const ids = p.items.map((it) => it.imageId);
-      return {
-        queryKey: [...keys.lib, 'feature.heat', library.file, feature, layer ?? null, ids],
-        queryFn: () => engine['feature.heat']({ feature, imageIds: ids, layer }),
-        enabled: ids.length > 0,
-        staleTime: Infinity,
-      };
-    }),
-  });
-  const heatById = useMemo(() => {
-    const m = new Map<number, TokenHeat>();
-    for (const h of heats) for (const im of h.data?.images ?? []) m.set(im.imageId, im);
-    return m;
-  }, [heats.map((h) => h.dataUpdatedAt).join()]);
-  const heatMax = useMemo(() => {
-    let m = 0;
-    for (const h of heatById.values()) h.tokens.forEach((t, i) => t >= 1 && (m = Math.max(m, h.values[i]!)));
-    return m;
-  }, [heatById]);
   const nFeatures = config?.nFeatures ?? 0;
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target) || document.querySelector('dialog[open]') || !valid) return;
-      if (e.key === 'j' && feature + 1 < nFeatures) go(feature + 1);
-      else if (e.key === 'k' && feature > 0) go(feature - 1);
+      if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target) || document.querySelector('dialog[open], [role="dialog"]') || !valid) return;
+      if ((e.key === ']' || e.key === 'j') && feature + 1 < nFeatures) go(feature + 1);
+      else if ((e.key === '[' || e.key === 'k') && feature > 0) go(feature - 1);
       else return;
       e.preventDefault();
     };
@@ -114,23 +98,24 @@ function Feature({ library }: { library: LibraryInfo }) {
       </div>
     );
   }
+  const gallery = { libraryFile: library.file, feature, token, layer, onSteer: steer };
   return (
     <div className="view-pad feature">
       <div className="section-head">
         <div className="row">
-          <Tip content="Previous feature (k)">
-            <button type="button" className="btn btn-small btn-quiet icon-btn" aria-label="Previous feature" aria-keyshortcuts="k" disabled={!valid || feature === 0} onClick={() => go(feature - 1)}>
+          <Tip content="Previous feature ([ or k)">
+            <button type="button" className="btn btn-small btn-quiet icon-btn" aria-label="Previous feature" aria-keyshortcuts="[ k" disabled={!valid || feature === 0} onClick={() => go(feature - 1)}>
               <ChevronLeft size={16} aria-hidden />
             </button>
           </Tip>
           <h1 className="h-title">Feature {valid ? feature : id}</h1>
-          <Tip content="Next feature (j)">
-            <button type="button" className="btn btn-small btn-quiet icon-btn" aria-label="Next feature" aria-keyshortcuts="j" disabled={!valid || feature + 1 >= config.nFeatures} onClick={() => go(feature + 1)}>
+          <Tip content="Next feature (] or j)">
+            <button type="button" className="btn btn-small btn-quiet icon-btn" aria-label="Next feature" aria-keyshortcuts="] j" disabled={!valid || feature + 1 >= config.nFeatures} onClick={() => go(feature + 1)}>
               <ChevronRight size={16} aria-hidden />
             </button>
           </Tip>
           {details.data?.label && <span className="feature-label" data-testid="feature-label">{details.data.label}</span>}
-          <span className="muted small">layer {config.layer} · {config.nFeatures.toLocaleString()} features · j / k: next / previous</span>
+          <span className="muted small">layer {config.layer} · {config.nFeatures.toLocaleString()} features · [ / ]: previous / next</span>
         </div>
         <TokenPicker token={token} onChange={setToken} />
       </div>
@@ -138,61 +123,246 @@ function Feature({ library }: { library: LibraryInfo }) {
       {!valid && <p className="message message-error" role="alert">There is no feature "{id}": features are numbered 0 to {config.nFeatures - 1}.</p>}
       <div className="feature-body">
         <div className="feature-main">
-          <ErrorMessage error={gallery.error} />
-          {gallery.data && (
-            <div className="row gallery-head">
-              <p className="muted small grow" data-testid="gallery-total">
-                {total === null ? `${items.length}+ photos` : `${total} ${total === 1 ? 'photo' : 'photos'}`} where it fires
-                {token === 'cls' ? ' on the CLS token' : token === 'any' ? ' on any token (each photo at its strongest token)' : ` at ${tokenName(token)}`}
-                , strongest first. Values are SAE activations.
-              </p>
-              {items.length > 0 && <HeatLegend max={heatMax} what="The feature's activation on each patch, one colour scale for the whole page (0 to its largest patch value); the dot marks each photo's strongest patch" />}
-            </div>
-          )}
-          {gallery.data && items.length === 0 && (
-            <EmptyState title="This feature never fires here">
-              <p>Try another token (any token finds more), or another feature.</p>
-            </EmptyState>
-          )}
-          <ol className="gallery" data-testid="gallery" onMouseLeave={() => setHovered(null)}>
-            {items.map((it, i) => {
-              const heat = heatById.get(it.imageId);
-              return (
-                <li key={`${it.imageId}-${i}`} className="gallery-item" data-image-id={it.imageId} data-act={it.act} data-token={it.token} onMouseEnter={() => setHovered(it.act)}>
-                  <Link to="/image/$imageId" params={{ imageId: String(it.imageId) }} className="tile gallery-tile" title={it.file} onFocus={() => setHovered(it.act)}>
-                    <img src={mediaUrl('thumb', it.imageId)} alt={baseName(it.file)} loading="lazy" decoding="async" draggable={false} />
-                    {heat && heatMax > 0 && <HeatCanvas heat={heat} scale={heatMax} label={`Heat of feature ${feature} on ${baseName(it.file)}`} />}
-                  </Link>
-                  <div className="gallery-caption">
-                    <Tip content={`SAE activation of feature ${feature} at ${tokenName(it.token)}`}>
-                      <span className="num act" tabIndex={0}>{it.act.toFixed(3)}</span>
-                    </Tip>
-                    <span className="muted small">{tokenName(it.token)}</span>
-                    <Tip content={`Steer: edit feature ${feature} on this photo (${tokenName(it.token)}) and see what the model sees then`}>
-                      <button type="button" className="btn btn-small btn-quiet icon-btn" aria-label={`Steer feature ${feature} on ${baseName(it.file)}`} onClick={() => steer(it)}>
-                        <SlidersHorizontal size={14} aria-hidden />
-                      </button>
-                    </Tip>
-                  </div>
-                </li>
-              );
-            })}
-          </ol>
-          {gallery.hasNextPage && (
-            <button type="button" className="btn" disabled={gallery.isFetchingNextPage} onClick={() => void gallery.fetchNextPage()}>
-              {gallery.isFetchingNextPage ? 'Loading…' : `Show ${PAGE} more`}
-            </button>
+          {valid && (
+            <Tabs.Root value={view === 'quantiles' ? 'quantiles' : 'top'} onValueChange={setView}>
+              <div className="row feature-tabs">
+                <Tabs.List className="tabs grow" aria-label="Which photos">
+                  <Tabs.Trigger className="tab" value="top">Top</Tabs.Trigger>
+                  <Tabs.Trigger className="tab" value="quantiles">Quantiles</Tabs.Trigger>
+                </Tabs.List>
+                <Tip content={`Open the query view with feature ${feature} required, to add other features that must fire too (AND), any of (OR) or none of (NOT)`}>
+                  <a className="btn btn-small" href={`#/query?all=${feature}${layer === undefined ? '' : `&layer=${layer}`}`} data-testid="find-with">
+                    <Search size={14} aria-hidden /> Find photos with this AND other features
+                  </a>
+                </Tip>
+              </div>
+              <Tabs.Content value="top" className="tab-panel">
+                <TopGallery {...gallery} />
+              </Tabs.Content>
+              <Tabs.Content value="quantiles" className="tab-panel">
+                <QuantileGallery {...gallery} onToken={setToken} />
+              </Tabs.Content>
+            </Tabs.Root>
           )}
         </div>
         {valid && (
           <aside className="feature-side">
             <ErrorMessage error={details.error} />
             {details.data && <FeatureStats d={details.data} />}
+            <SimilarFeatures libraryFile={library.file} feature={feature} token={token} layer={layer} view={view} />
             {details.data && <LabelEditor d={details.data} layer={layer} libraryFile={library.file} />}
           </aside>
         )}
       </div>
     </div>
+  );
+}
+
+interface GalleryProps {
+  libraryFile: string;
+  feature: number;
+  token: Token;
+  layer: number | undefined;
+  onSteer: (it: GalleryItem) => void;
+}
+
+/** The heatmaps of some photos (one feature.heat call per list of ids) and their shared colour scale. */
+function useHeat(libraryFile: string, feature: number, layer: number | undefined, lists: number[][]) {
+  const heats = useQueries({
+    queries: lists.map((ids) => ({
+      queryKey: [...keys.lib, 'feature.heat', libraryFile, feature, layer ?? null, ids],
+      queryFn: () => engine['feature.heat']({ feature, imageIds: ids, layer }),
+      enabled: ids.length > 0,
+      staleTime: Infinity,
+    })),
+  });
+  const heatById = useMemo(() => {
+    const m = new Map<number, TokenHeat>();
+    for (const h of heats) for (const im of h.data?.images ?? []) m.set(im.imageId, im);
+    return m;
+  }, [heats.map((h) => h.dataUpdatedAt).join()]);
+  const heatMax = useMemo(() => {
+    let m = 0;
+    for (const h of heatById.values()) h.tokens.forEach((t, i) => t >= 1 && (m = Math.max(m, h.values[i]!)));
+    return m;
+  }, [heatById]);
+  return { heatById, heatMax };
+}
+
+const LEGEND_TEXT = "The feature's activation on each patch, one colour scale for the whole view (0 to its largest patch value); the dot marks each photo's strongest patch";
+
+function whereText(token: Token): string {
+  return token === 'cls' || token === 0 ? ' on the CLS token' : token === 'any' ? ' on any token (each photo at its strongest token)' : ` at ${tokenName(token)}`;
+}
+
+function TopGallery({ libraryFile, feature, token, layer, onSteer }: GalleryProps) {
+  const gallery = useInfiniteQuery({
+    queryKey: [...keys.lib, 'gallery', libraryFile, feature, token, layer ?? null],
+    queryFn: ({ pageParam }) => engine['gallery.get']({ feature, token, layer, limit: PAGE, offset: pageParam }),
+    initialPageParam: 0,
+    getNextPageParam: (last, pages) => (last.items.length < PAGE ? undefined : pages.length * PAGE),
+  });
+  const items = gallery.data?.pages.flatMap((p) => p.items) ?? [];
+  const total = gallery.data?.pages[0]?.total;
+  // One feature.heat call per gallery page; one colour scale for the whole view.
+  const { heatById, heatMax } = useHeat(libraryFile, feature, layer, (gallery.data?.pages ?? []).map((p) => p.items.map((it) => it.imageId)));
+  return (
+    <>
+      <ErrorMessage error={gallery.error} />
+      {gallery.data && (
+        <div className="row gallery-head">
+          <p className="muted small grow" data-testid="gallery-total">
+            {total === null ? `${items.length}+ photos` : `${total} ${total === 1 ? 'photo' : 'photos'}`} where it fires{whereText(token)}, strongest first. Values are SAE activations.
+          </p>
+          {items.length > 0 && <HeatLegend max={heatMax} what={LEGEND_TEXT} />}
+        </div>
+      )}
+      {gallery.data && items.length === 0 && (
+        <EmptyState title="This feature never fires here">
+          <p>Try another token (any token finds more), or another feature.</p>
+        </EmptyState>
+      )}
+      <ol className="gallery" data-testid="gallery" onMouseLeave={() => setHovered(null)}>
+        {items.map((it, i) => (
+          <GalleryTile key={`${it.imageId}-${i}`} it={it} at={i} feature={feature} heat={heatById.get(it.imageId)} heatMax={heatMax} onSteer={onSteer} />
+        ))}
+      </ol>
+      {gallery.hasNextPage && (
+        <button type="button" className="btn" disabled={gallery.isFetchingNextPage} onClick={() => void gallery.fetchNextPage()}>
+          {gallery.isFetchingNextPage ? 'Loading…' : `Show ${PAGE} more`}
+        </button>
+      )}
+    </>
+  );
+}
+
+function percentile(q: number): string {
+  return `${Number((q * 100).toFixed(1))}th percentile`;
+}
+
+/** Bands of photos at a few quantiles of the photos' activations, strongest band first. */
+function QuantileGallery({ libraryFile, feature, token, layer, onSteer, onToken }: GalleryProps & { onToken: (t: Token) => void }) {
+  // Quantiles rank photos by one value each: their CLS value, or their strongest token's.
+  const sampled = token === 'cls' || token === 'any' || token === 0;
+  const q = useQuery({
+    queryKey: [...keys.lib, 'gallery.quantiles', libraryFile, feature, token, layer ?? null],
+    queryFn: () => engine['gallery.get']({ feature, token, layer, limit: 0, quantiles: QUANTILES, perQuantile: PER_QUANTILE }),
+    enabled: sampled,
+  });
+  const bands = q.data?.quantiles ?? [];
+  const ids = [...new Set(bands.flatMap((b) => b.items.map((it) => it.imageId)))];
+  const { heatById, heatMax } = useHeat(libraryFile, feature, layer, ids.length ? [ids] : []);
+  if (!sampled) {
+    return (
+      <EmptyState title="Quantiles rank whole photos">
+        <p>They sample photos by their CLS value or by their strongest token; a single patch is shown on the Top tab.</p>
+        <div className="row">
+          <button type="button" className="btn btn-small" onClick={() => onToken('cls')}>Use the CLS token</button>
+          <button type="button" className="btn btn-small" onClick={() => onToken('any')}>Use any token</button>
+        </div>
+      </EmptyState>
+    );
+  }
+  const total = q.data?.total ?? 0;
+  return (
+    <>
+      <ErrorMessage error={q.error} />
+      {q.data && (
+        <div className="row gallery-head">
+          <p className="muted small grow" data-testid="quantiles-total">
+            {total} {total === 1 ? 'photo' : 'photos'} where it fires{whereText(token)}: {PER_QUANTILE} from each of {QUANTILES.length} points of their activation
+            distribution, not only the top. Values are SAE activations.
+          </p>
+          {ids.length > 0 && <HeatLegend max={heatMax} what={LEGEND_TEXT} />}
+        </div>
+      )}
+      {q.data && bands.length === 0 && (
+        <EmptyState title="This feature never fires here">
+          <p>Try another token (any token finds more), or another feature.</p>
+        </EmptyState>
+      )}
+      <div className="quantile-bands" data-testid="quantiles" onMouseLeave={() => setHovered(null)}>
+        {bands.map((b) => {
+          const acts = b.items.map((it) => it.act);
+          const head = `q-${feature}-${b.quantile}`;
+          return (
+            <section key={b.quantile} className="quantile-band" aria-labelledby={head} data-testid="quantile-band" data-quantile={b.quantile} data-rank={b.rank}>
+              <div className="row quantile-head">
+                <Tip content={`The ${percentile(b.quantile)}: ${Number((b.quantile * 100).toFixed(1))}% of the ${total} photos where it fires fire at most as strongly as the first photo here. These are the photos ranked ${b.rank + 1} to ${b.rank + b.items.length} from the strongest.`}>
+                  <h3 id={head} className="quantile-title" tabIndex={0}>q {b.quantile}</h3>
+                </Tip>
+                <span className="muted small">
+                  rank {b.rank + 1}{b.items.length > 1 ? `–${b.rank + b.items.length}` : ''} of {total} · activation {Math.min(...acts).toFixed(3)}–{Math.max(...acts).toFixed(3)}
+                </span>
+              </div>
+              <ol className="gallery gallery-band">
+                {b.items.map((it, i) => (
+                  <GalleryTile key={`${it.imageId}-${i}`} it={it} at={b.rank + i} feature={feature} heat={heatById.get(it.imageId)} heatMax={heatMax} onSteer={onSteer} />
+                ))}
+              </ol>
+            </section>
+          );
+        })}
+      </div>
+    </>
+  );
+}
+
+/** A photo with the feature's heat over its patch grid, its activation and a steering shortcut; `at`: its rank in the gallery. */
+function GalleryTile({ it, at, feature, heat, heatMax, onSteer }: { it: GalleryItem; at: number; feature: number; heat: TokenHeat | undefined; heatMax: number; onSteer: (it: GalleryItem) => void }) {
+  return (
+    <li className="gallery-item" data-image-id={it.imageId} data-act={it.act} data-token={it.token} data-rank={at} onMouseEnter={() => setHovered(it.act)}>
+      <Link to="/image/$imageId" params={{ imageId: String(it.imageId) }} search={(s) => ({ layer: s.layer, from: `feature:${feature}:${s.token ?? 'cls'}`, at })} className="tile gallery-tile" title={it.file} onFocus={() => setHovered(it.act)}>
+        <img src={mediaUrl('thumb', it.imageId)} alt={baseName(it.file)} loading="lazy" decoding="async" draggable={false} />
+        {heat && heatMax > 0 && <HeatCanvas heat={heat} scale={heatMax} label={`Heat of feature ${feature} on ${baseName(it.file)}`} />}
+      </Link>
+      <div className="gallery-caption">
+        <Tip content={`SAE activation of feature ${feature} at ${tokenName(it.token)}`}>
+          <span className="num act" tabIndex={0}>{it.act.toFixed(3)}</span>
+        </Tip>
+        <span className="muted small">{tokenName(it.token)}</span>
+        <Tip content={`Steer: edit feature ${feature} on this photo (${tokenName(it.token)}) and see what the model sees then`}>
+          <button type="button" className="btn btn-small btn-quiet icon-btn" aria-label={`Steer feature ${feature} on ${baseName(it.file)}`} onClick={() => onSteer(it)}>
+            <SlidersHorizontal size={14} aria-hidden />
+          </button>
+        </Tip>
+      </div>
+    </li>
+  );
+}
+
+const COSINE_TEXT =
+  "Cosine similarity of the features' decoder directions: the directions each feature writes into the model's residual stream. 1: the same direction; 0: unrelated (orthogonal); negative: opposite. Read from the SAE file, not from your photos.";
+
+function SimilarFeatures({ libraryFile, feature, token, layer, view }: { libraryFile: string; feature: number; token: Token; layer: number | undefined; view: 'quantiles' | undefined }) {
+  const similar = useQuery({
+    queryKey: [...keys.lib, 'feature.similar', libraryFile, feature, layer ?? null],
+    queryFn: () => engine['feature.similar']({ feature, layer, limit: SIMILAR }),
+    staleTime: Infinity,
+  });
+  return (
+    <section className="card" aria-labelledby="sim-title">
+      <div className="row">
+        <h2 id="sim-title" className="grow">Similar features</h2>
+        <Tip content={COSINE_TEXT}>
+          <span className="muted small dotted" tabIndex={0}>decoder cosine</span>
+        </Tip>
+      </div>
+      {similar.isPending && <p className="muted small">Reading the SAE's decoder…</p>}
+      <ErrorMessage error={similar.error} />
+      {similar.data && (
+        <ol className="similar-list" data-testid="similar-features">
+          {similar.data.map((s) => (
+            <li key={s.feature} data-feature={s.feature} data-cosine={s.cosine}>
+              <Link to="/feature/$id" params={{ id: String(s.feature) }} search={{ token, layer, view }} className="similar-id">#{s.feature}</Link>
+              <span className="similar-label" title={s.label || undefined}>{s.label || <span className="muted">—</span>}</span>
+              <span className="cosbar" aria-hidden><span style={{ width: `${Math.max(0, s.cosine) * 100}%` }} /></span>
+              <span className="num small" title={`Decoder cosine with feature ${feature}: ${s.cosine.toFixed(4)}`}>{s.cosine.toFixed(3)}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
   );
 }
 

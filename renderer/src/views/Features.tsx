@@ -1,7 +1,8 @@
 /**
  * Every SAE feature of the library's configuration as a virtualised table (pages of 200 from
  * `features.search` as rows come into view): id, label, firing frequency on a log bar, largest
- * activation, photos. Search by label / note text or id, hide dead or dense ones, sort; all in
+ * activation, photos, an activation-histogram sparkline and the strongest photos (one
+ * `features.previews` call per block of visible rows, once scrolling pauses). Search by label / note text or id, hide dead or dense ones, sort; all in
  * the URL (`#/features?q=&sort=freq|max|id&dead=hide&dense=hide`).
  */
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
@@ -9,18 +10,23 @@ import { useQuery } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
 import { ArrowDown, ArrowUp } from 'lucide-react';
-import type { FeatureSearchRequest } from '../../../common/contract/explore-schemas.js';
+import type { FeatureSearchRequest, FeatureSearchResult } from '../../../common/contract/explore-schemas.js';
 import type { LibraryInfo } from '../../../common/contract/library-schemas.js';
-import { engine } from '../platform.js';
+import { engine, errorText } from '../platform.js';
 import { keys, useAppState } from '../queries.js';
 import { RequireLibrary } from '../shell/Frame.js';
 import { EmptyState, ErrorMessage, Tip } from '../ui/bits.js';
 import { useDebounced } from '../ui/hooks.js';
+import { Sparkline, sparklineText } from '../ui/Sparkline.js';
+import { ThumbStrip } from '../ui/ThumbStrip.js';
 import type { FeaturesSearch, FeatureSort } from '../ui/search-params.js';
 
 const route = getRouteApi('/features');
 const PAGE = 200;
-const ROW = 34;
+const ROW = 42;
+/** Rows whose previews come in one call: PAGE is a multiple, so a block never spans two pages. */
+const PREVIEW_BLOCK = 25;
+const THUMBS = 4;
 const SORTS: Record<FeatureSort, 'frequency' | 'max' | 'id'> = { freq: 'frequency', max: 'max', id: 'id' };
 
 export function FeaturesView() {
@@ -49,7 +55,7 @@ function Features({ library }: { library: LibraryInfo }) {
   const layers = [...new Set(library.configs.map((c) => c.layer))].sort((a, b) => a - b);
   const layer = search.layer ?? layers[0];
   const set = (patch: Partial<FeaturesSearch>) =>
-    void navigate({ to: '/features', search: (prev: FeaturesSearch) => clean({ ...prev, ...patch }), replace: true });
+    void navigate({ from: '/features', to: '/features', search: (prev: FeaturesSearch) => clean({ ...prev, ...patch }), replace: true });
   const [text, setText] = useState(search.q ?? '');
   const typed = useDebounced({ q: text }, 250);
   useEffect(() => {
@@ -140,13 +146,23 @@ function Features({ library }: { library: LibraryInfo }) {
                 <span tabIndex={0} className="dotted">Photos</span>
               </Tip>
             </div>
+            <div role="columnheader" className="ft-cell ft-spark">
+              <Tip content="Histogram of its activations over the tokens where it fires: activation from left (lowest) to right (highest), bar height the log of the token count">
+                <span tabIndex={0} className="dotted">Activations</span>
+              </Tip>
+            </div>
+            <div role="columnheader" className="ft-cell ft-thumbs">
+              <Tip content={`Its ${THUMBS} strongest photos, each at its strongest token`}>
+                <span tabIndex={0} className="dotted">Top photos</span>
+              </Tip>
+            </div>
           </div>
         </div>
         <div role="rowgroup" className="ft-body" ref={scroller}>
           {first.data && total === 0 && <EmptyState title="No feature matches">{search.q ? <p>Nothing has "{search.q}" in its label or note.</p> : null}</EmptyState>}
           <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
             {virtualizer.getVirtualItems().map((v) => (
-              <FeatureRow key={v.key} index={v.index} top={v.start} libraryFile={library.file} request={request} layer={layer} />
+              <FeatureRow key={v.key} index={v.index} top={v.start} libraryFile={library.file} request={request} layer={layer} scrolling={virtualizer.isScrolling} />
             ))}
           </div>
         </div>
@@ -170,10 +186,29 @@ function usePage(libraryFile: string, request: Omit<FeatureSearchRequest, 'limit
   });
 }
 
-function FeatureRow({ index, top, libraryFile, request, layer }: { index: number; top: number; libraryFile: string; request: Omit<FeatureSearchRequest, 'limit' | 'offset'>; layer: number }) {
+/**
+ * The previews of the block of rows `index` is in: every row of a block asks with the same key,
+ * so react-query makes one call for them all. Not while scrolling: blocks flown past ask nothing.
+ */
+function usePreviews(libraryFile: string, layer: number, page: FeatureSearchResult | undefined, index: number, scrolling: boolean) {
+  const start = (index - (index % PREVIEW_BLOCK)) % PAGE;
+  const ids = page?.items.slice(start, start + PREVIEW_BLOCK).map((f) => f.feature) ?? [];
+  return useQuery({
+    queryKey: [...keys.lib, 'features.previews', libraryFile, layer, ids],
+    queryFn: () => engine['features.previews']({ features: ids, layer, thumbs: THUMBS }),
+    enabled: ids.length > 0 && !scrolling,
+    staleTime: 60_000,
+  });
+}
+
+function FeatureRow({ index, top, libraryFile, request, layer, scrolling }: {
+  index: number; top: number; libraryFile: string; request: Omit<FeatureSearchRequest, 'limit' | 'offset'>; layer: number; scrolling: boolean;
+}) {
   const page = usePage(libraryFile, request, Math.floor(index / PAGE));
+  const previews = usePreviews(libraryFile, layer, page.data, index, scrolling);
   const navigate = useNavigate();
   const f = page.data?.items[index % PAGE];
+  const preview = previews.data?.items.find((p) => p.feature === f?.feature);
   const style = { transform: `translateY(${top}px)`, height: ROW };
   if (!f) return <div role="row" className="ft-row ft-loading" style={style} aria-rowindex={index + 2} />;
   const open = () => void navigate({ to: '/feature/$id', params: { id: String(f.feature) }, search: { token: 'cls', layer } });
@@ -208,6 +243,18 @@ function FeatureRow({ index, top, libraryFile, request, layer }: { index: number
       </div>
       <div role="cell" className="ft-cell ft-max num" data-value={f.maxAct}>{f.dead ? '—' : f.maxAct.toFixed(3)}</div>
       <div role="cell" className="ft-cell ft-images num" data-value={f.images}>{f.images.toLocaleString()}</div>
+      {previews.error ? (
+        <div role="cell" className="ft-cell ft-previews-failed muted small" title={errorText(previews.error)}>Previews failed: {errorText(previews.error)}</div>
+      ) : (
+        <>
+          <div role="cell" className="ft-cell ft-spark" title={preview ? sparklineText(preview.histogram) : undefined}>
+            {preview ? <Sparkline bins={preview.histogram} /> : <span className="sparkline sparkline-loading" aria-hidden />}
+          </div>
+          <div role="cell" className="ft-cell ft-thumbs">
+            {preview ? <ThumbStrip items={preview.top} slots={THUMBS} /> : <span className="thumbstrip thumbstrip-loading" aria-hidden />}
+          </div>
+        </>
+      )}
     </div>
   );
 }

@@ -8,8 +8,9 @@ import { memo, useCallback, useEffect, useMemo, useRef, useState, type KeyboardE
 import { useQuery } from '@tanstack/react-query';
 import { getRouteApi, Link, useNavigate, useRouter } from '@tanstack/react-router';
 import { Tabs } from 'radix-ui';
-import { ArrowLeft, ChevronLeft, ChevronRight, ExternalLink, Maximize2, Minimize2, SlidersHorizontal } from 'lucide-react';
+import { ArrowLeft, ChevronLeft, ChevronRight, ExternalLink, Maximize2, Minimize2, Search, SlidersHorizontal, X } from 'lucide-react';
 import type { ImageDetails } from '../../../common/contract/explore-schemas.js';
+import { formatRegion, formatTermList, parseRegion } from '../../../common/contract/query-grammar.js';
 import type { LibraryInfo } from '../../../common/contract/library-schemas.js';
 import { engine, mediaUrl } from '../platform.js';
 import { keys, useAppState } from '../queries.js';
@@ -18,10 +19,14 @@ import { RequireLibrary } from '../shell/Frame.js';
 import { EmptyState, ErrorMessage, Stat, Tip } from '../ui/bits.js';
 import { baseName, fixed, percent } from '../ui/format.js';
 import { heatColor } from '../ui/heat.js';
+import { checkedRegion, describeRegion, regionBetween, regionSize, regionTokens, regionTopFeatures, sameRegion, type Region } from '../ui/region.js';
+import { parseFrom, sourceName, useWalk } from '../ui/walk.js';
 
 const route = getRouteApi('/image/$imageId');
 const SIDE = 16;
 const PATCHES = SIDE * SIDE;
+/** Features a region's query asks for: enough to say what is there, few enough to still match other photos. */
+const REGION_FEATURES = 3;
 
 /** 0 → "CLS", 1..256 → "patch row,col" (0-based, row-major). */
 export function tokenName(t: number): string {
@@ -38,29 +43,6 @@ export function act(v: number): string {
 export function ImageView() {
   const state = useAppState();
   return <RequireLibrary>{state.data?.library && <Inspector library={state.data.library} />}</RequireLibrary>;
-}
-
-/** The photos before and after this one in the library's order (`images.list`). */
-function useWalk(file: string, id: number, enabled: boolean) {
-  return useQuery({
-    queryKey: [...keys.lib, 'walk', file, id],
-    enabled,
-    queryFn: async () => {
-      const PAGE = 1000;
-      let before: number | null = null;
-      for (let offset = 0; ; offset += PAGE) {
-        const page = await engine['images.list']({ limit: PAGE, offset });
-        const i = page.items.findIndex((it) => it.imageId === id);
-        if (i >= 0) {
-          let next = page.items[i + 1]?.imageId ?? null;
-          if (next === null && offset + PAGE < page.total) next = (await engine['images.list']({ limit: 1, offset: offset + PAGE })).items[0]?.imageId ?? null;
-          return { index: offset + i, total: page.total, prev: i > 0 ? page.items[i - 1]!.imageId : before, next };
-        }
-        if (page.items.length < PAGE) return { index: null, total: page.total, prev: null, next: null };
-        before = page.items[page.items.length - 1]!.imageId;
-      }
-    },
-  });
 }
 
 function typingOrDialog(target: EventTarget | null): boolean {
@@ -81,14 +63,16 @@ function Inspector({ library }: { library: LibraryInfo }) {
     queryFn: () => engine['image.get']({ imageId: id, layer: search.layer }),
     enabled: valid && library.configs.length > 0,
   });
-  const walk = useWalk(library.file, id, valid);
+  const source = useMemo(() => parseFrom(search.from), [search.from]);
+  const walk = useWalk(library.file, source, id, search.at, search.layer, valid);
   const update = useCallback(
     (patch: Partial<ImageSearch>) => void navigate({ to: '/image/$imageId', params: { imageId }, search: (s) => ({ ...(s as ImageSearch), ...patch }), replace: true }),
     [navigate, imageId],
   );
+  // The neighbour keeps the view's state (token, feature, region) and its place in the list.
   const goTo = useCallback(
-    (other: number | null | undefined) => {
-      if (other) void navigate({ to: '/image/$imageId', params: { imageId: String(other) }, search: (s) => s as ImageSearch, replace: true });
+    (other: number | null | undefined, at: number | null | undefined) => {
+      if (other) void navigate({ to: '/image/$imageId', params: { imageId: String(other) }, search: (s) => ({ ...(s as ImageSearch), at: at ?? undefined }), replace: true });
     },
     [navigate],
   );
@@ -97,9 +81,10 @@ function Inspector({ library }: { library: LibraryInfo }) {
     else void navigate({ to: '/library' });
   }, [router, navigate]);
 
-  // ←/→ walk the library, Esc goes back; arrows inside the patch grid or the tabs are theirs.
+  // ←/→ walk the list the photo came from, Esc goes back; arrows inside the patch grid or the tabs are theirs.
   const prev = walk.data?.prev;
   const next = walk.data?.next;
+  const here = walk.data?.index ?? null;
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.shiftKey || typingOrDialog(e.target)) return;
@@ -109,17 +94,17 @@ function Inspector({ library }: { library: LibraryInfo }) {
         return;
       }
       if (e.target instanceof HTMLElement && e.target.closest('[role="grid"], [role="tablist"], [role="group"]')) return;
-      if (e.key === 'ArrowLeft' && prev) {
+      if (e.key === 'ArrowLeft' && prev && here !== null) {
         e.preventDefault();
-        goTo(prev);
-      } else if (e.key === 'ArrowRight' && next) {
+        goTo(prev, here - 1);
+      } else if (e.key === 'ArrowRight' && next && here !== null) {
         e.preventDefault();
-        goTo(next);
+        goTo(next, here + 1);
       }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [prev, next, goTo, back]);
+  }, [prev, next, here, goTo, back]);
 
   if (!valid) {
     return (
@@ -171,15 +156,18 @@ function Inspector({ library }: { library: LibraryInfo }) {
           >
             <SlidersHorizontal size={14} aria-hidden /> Steer
           </Link>
-          <button type="button" className="btn btn-small" disabled={!prev} onClick={() => goTo(prev)} title="Previous photo (←)" aria-label="Previous photo">
-            <ChevronLeft size={16} aria-hidden /> Previous
-          </button>
-          <span className="muted small num" data-testid="walk-position">
-            {walk.data?.index != null ? `${(walk.data.index + 1).toLocaleString()} of ${walk.data.total.toLocaleString()}` : ''}
+          <span className="walk" data-testid="walk" data-source={source.kind}>
+            <button type="button" className="btn btn-small" disabled={!prev || here === null} onClick={() => goTo(prev, here! - 1)} title={`Previous photo in ${sourceName(source)} (←)`} aria-label="Previous photo">
+              <ChevronLeft size={16} aria-hidden /> Previous
+            </button>
+            <span className="muted small num" data-testid="walk-position" title={`This photo's place in ${sourceName(source)}, the list it was opened from`}>
+              {here !== null ? `${(here + 1).toLocaleString()} of ${walk.data!.total === null ? `${(here + 1 + (next ? 1 : 0)).toLocaleString()}+` : walk.data!.total.toLocaleString()}` : walk.data ? 'not in the list' : ''}
+            </span>
+            <span className="muted small walk-source" data-testid="walk-source">in {sourceName(source)}</span>
+            <button type="button" className="btn btn-small" disabled={!next || here === null} onClick={() => goTo(next, here! + 1)} title={`Next photo in ${sourceName(source)} (→)`} aria-label="Next photo">
+              Next <ChevronRight size={16} aria-hidden />
+            </button>
           </span>
-          <button type="button" className="btn btn-small" disabled={!next} onClick={() => goTo(next)} title="Next photo (→)" aria-label="Next photo">
-            Next <ChevronRight size={16} aria-hidden />
-          </button>
         </div>
       </div>
       {library.demo && <p className="message message-info inspector-note">Demo model, random weights: these features mean nothing; the inspector shows how to read a photo.</p>}
@@ -240,11 +228,19 @@ function InspectorBody({ d, search, update }: { d: ImageDetails; search: ImageSe
   }, [d, heatFeature, overlay]);
 
   const choose = useCallback((feature: number, token?: number) => update({ feature, overlay: 'heat', ...(token === undefined ? {} : { token }) }), [update]);
+  const region = useMemo(() => {
+    try {
+      return search.region ? checkedRegion(parseRegion(search.region)) : null;
+    } catch {
+      return null;
+    }
+  }, [search.region]);
+  const setRegion = useCallback((r: Region | null) => update({ region: r ? formatRegion(r) : undefined }), [update]);
 
   return (
     <div className="inspector-body">
       <div className="inspector-left">
-        <CropView d={d} map={map} selected={selected} full={search.full === true} onPreview={setPreviewToken} onSelect={(t) => update({ token: t, tab: 'token' })}>
+        <CropView d={d} map={map} selected={selected} full={search.full === true} region={region} onRegion={setRegion} onPreview={setPreviewToken} onSelect={(t) => update({ token: t, tab: 'token' })}>
           <div className="chips" role="group" aria-label="Overlay">
             {(['heat', 'error', 'none'] as const).map((o) => (
               <button key={o} type="button" className={`chip${overlay === o ? ' active' : ''}`} aria-pressed={overlay === o} onClick={() => update({ overlay: o })} data-overlay={o}>
@@ -254,6 +250,7 @@ function InspectorBody({ d, search, update }: { d: ImageDetails; search: ImageSe
           </div>
         </CropView>
         <Legend d={d} map={map} overlay={overlay} chosen={chosen} />
+        <RegionPanel d={d} region={region} layer={search.layer} chosen={chosen} onChoose={choose} onPreview={setPreviewFeature} onClear={() => setRegion(null)} />
         <div className="inspector-controls">
           <span className="muted small">
             {search.full ? 'The whole photo; the model only saw the bright centre square, resized to 224 × 224.' : 'The 224 × 224 centre crop the model saw: 16 × 16 patches of 14 px.'}
@@ -287,8 +284,9 @@ function InspectorBody({ d, search, update }: { d: ImageDetails; search: ImageSe
 }
 
 /** The photo (centre square, or whole with the margins dimmed), the overlay canvas and the hit grid. */
-function CropView({ d, map, selected, full, onPreview, onSelect, children }: {
-  d: ImageDetails; map: Map16 | null; selected: number; full: boolean; onPreview: (t: number | null) => void; onSelect: (t: number) => void; children: ReactNode;
+function CropView({ d, map, selected, full, region, onRegion, onPreview, onSelect, children }: {
+  d: ImageDetails; map: Map16 | null; selected: number; full: boolean; region: Region | null; onRegion: (r: Region | null) => void;
+  onPreview: (t: number | null) => void; onSelect: (t: number) => void; children: ReactNode;
 }) {
   const [natural, setNatural] = useState<{ w: number; h: number } | null>(null);
   const w = natural?.w ?? d.width ?? 1;
@@ -308,7 +306,7 @@ function CropView({ d, map, selected, full, onPreview, onSelect, children }: {
         />
         <div className="crop-square" style={square}>
           <OverlayCanvas map={map} />
-          <PatchGrid selected={selected} peak={map?.peak ?? null} onPreview={onPreview} onSelect={onSelect} />
+          <PatchGrid selected={selected} peak={map?.peak ?? null} region={region} onRegion={onRegion} onPreview={onPreview} onSelect={onSelect} />
         </div>
       </div>
       <figcaption className="crop-caption">
@@ -365,20 +363,53 @@ function OverlayCanvas({ map }: { map: Map16 | null }) {
   );
 }
 
-/** 256 buttons in 16 rows: a roving tab stop, arrows move, Enter/Space pin, hover previews. */
-const PatchGrid = memo(function PatchGrid({ selected, peak, onPreview, onSelect }: {
-  selected: number; peak: number | null; onPreview: (t: number | null) => void; onSelect: (t: number) => void;
+/**
+ * 256 buttons in 16 rows: a roving tab stop, arrows move, Enter/Space pin, hover previews. Dragging
+ * across patches, or shift + arrows, selects a rectangular region (Esc clears it).
+ */
+const PatchGrid = memo(function PatchGrid({ selected, peak, region, onRegion, onPreview, onSelect }: {
+  selected: number; peak: number | null; region: Region | null; onRegion: (r: Region | null) => void; onPreview: (t: number | null) => void; onSelect: (t: number) => void;
 }) {
   const [stop, setStop] = useState(selected > 0 ? selected : 1);
   const ref = useRef<HTMLDivElement>(null);
+  /** Where a shift-arrow selection started. */
+  const anchor = useRef<number | null>(null);
+  const [drag, setDrag] = useState<{ from: number; region: Region | null } | null>(null);
+  /** A drag ends with a click on whatever is under the pointer; that click is not a pin. */
+  const dragged = useRef(false);
   useEffect(() => {
     if (selected > 0) setStop(selected);
   }, [selected]);
+  useEffect(() => {
+    if (!drag) return;
+    const end = () => {
+      setDrag(null);
+      if (drag.region) {
+        dragged.current = true;
+        setTimeout(() => (dragged.current = false), 0);
+        onRegion(drag.region);
+      }
+    };
+    window.addEventListener('pointerup', end);
+    return () => window.removeEventListener('pointerup', end);
+  }, [drag, onRegion]);
   const focusToken = (t: number) => {
     setStop(t);
     ref.current?.querySelector<HTMLButtonElement>(`button[data-token="${t}"]`)?.focus();
   };
+  const tokenAt = (x: number, y: number): number => {
+    const box = ref.current!.getBoundingClientRect();
+    const c = Math.max(0, Math.min(SIDE - 1, Math.floor(((x - box.left) / box.width) * SIDE)));
+    const r = Math.max(0, Math.min(SIDE - 1, Math.floor(((y - box.top) / box.height) * SIDE)));
+    return 1 + r * SIDE + c;
+  };
   const onKeyDown = (e: ReactKeyboardEvent<HTMLDivElement>) => {
+    if (e.key === 'Escape' && region) {
+      e.preventDefault();
+      anchor.current = null;
+      onRegion(null);
+      return;
+    }
     const t = Number((e.target as HTMLElement).getAttribute('data-token'));
     if (!(t >= 1 && t <= PATCHES)) return;
     const row = Math.floor((t - 1) / SIDE);
@@ -392,47 +423,141 @@ const PatchGrid = memo(function PatchGrid({ selected, peak, onPreview, onSelect 
     else if (e.key === 'End') to = e.ctrlKey ? PATCHES : row * SIDE + SIDE;
     else if (!e.key.startsWith('Arrow')) return;
     e.preventDefault();
+    if (e.shiftKey && e.key.startsWith('Arrow')) {
+      anchor.current ??= t;
+      onRegion(regionBetween(anchor.current, to ?? t));
+    } else {
+      anchor.current = null;
+    }
     if (to !== null) focusToken(to);
   };
+  const shown = drag ? drag.region ?? region : region;
   return (
-    <div
-      ref={ref}
-      className="insp-grid"
-      role="grid"
-      aria-label="Patches of the model crop, 16 rows by 16 columns"
-      onKeyDown={onKeyDown}
-      onMouseLeave={() => onPreview(null)}
-      onBlur={(e) => {
-        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) onPreview(null);
-      }}
-    >
-      {Array.from({ length: SIDE }, (_, r) => (
-        <div role="row" className="insp-row" key={r}>
-          {Array.from({ length: SIDE }, (_, c) => {
-            const t = r * SIDE + c + 1;
-            return (
-              <div role="gridcell" className="insp-cell" key={c} aria-selected={t === selected}>
-                <button
-                  type="button"
-                  className={`insp-patch${t === selected ? ' selected' : ''}${t === peak ? ' peak' : ''}`}
-                  data-token={t}
-                  aria-label={`patch ${r},${c}`}
-                  tabIndex={t === stop ? 0 : -1}
-                  onClick={() => onSelect(t)}
-                  onMouseEnter={() => onPreview(t)}
-                  onFocus={() => {
-                    setStop(t);
-                    onPreview(t);
-                  }}
-                />
-              </div>
-            );
-          })}
-        </div>
-      ))}
-    </div>
+    <>
+      {shown && (
+        <div
+          className="insp-region"
+          data-testid="region-outline"
+          style={{
+            left: `${(shown[2] / SIDE) * 100}%`, top: `${(shown[0] / SIDE) * 100}%`,
+            width: `${((shown[3] - shown[2] + 1) / SIDE) * 100}%`, height: `${((shown[1] - shown[0] + 1) / SIDE) * 100}%`,
+          }}
+          aria-hidden
+        />
+      )}
+      <div
+        ref={ref}
+        className={`insp-grid${drag ? ' selecting' : ''}`}
+        role="grid"
+        aria-label="Patches of the model crop, 16 rows by 16 columns; drag or shift + arrow keys select a region"
+        aria-multiselectable={region !== null}
+        onKeyDown={onKeyDown}
+        onPointerDown={(e) => {
+          if (e.button !== 0 || e.pointerType === 'touch') return;
+          setDrag({ from: tokenAt(e.clientX, e.clientY), region: null });
+        }}
+        onPointerMove={(e) => {
+          if (!drag) return;
+          const t = tokenAt(e.clientX, e.clientY);
+          // A region once the pointer has left the patch it went down on.
+          const next = t === drag.from && !drag.region ? null : regionBetween(drag.from, t);
+          if (!sameRegion(next, drag.region)) setDrag({ ...drag, region: next });
+        }}
+        onMouseLeave={() => onPreview(null)}
+        onBlur={(e) => {
+          if (!e.currentTarget.contains(e.relatedTarget as Node | null)) onPreview(null);
+        }}
+      >
+        {Array.from({ length: SIDE }, (_, r) => (
+          <div role="row" className="insp-row" key={r}>
+            {Array.from({ length: SIDE }, (_, c) => {
+              const t = r * SIDE + c + 1;
+              return (
+                <div role="gridcell" className="insp-cell" key={c} aria-selected={t === selected || (region !== null && r >= region[0] && r <= region[1] && c >= region[2] && c <= region[3])}>
+                  <button
+                    type="button"
+                    className={`insp-patch${t === selected ? ' selected' : ''}${t === peak ? ' peak' : ''}`}
+                    data-token={t}
+                    aria-label={`patch ${r},${c}`}
+                    tabIndex={t === stop ? 0 : -1}
+                    onClick={() => {
+                      if (!dragged.current) onSelect(t);
+                    }}
+                    onMouseEnter={() => onPreview(t)}
+                    onFocus={() => {
+                      setStop(t);
+                      onPreview(t);
+                    }}
+                  />
+                </div>
+              );
+            })}
+          </div>
+        ))}
+      </div>
+    </>
   );
 });
+
+/** The selected region: its strongest features, and where to take them (a query, steering). */
+function RegionPanel({ d, region, layer, chosen, onChoose, onPreview, onClear }: {
+  d: ImageDetails; region: Region | null; layer: number | undefined; chosen: number | null;
+  onChoose: (f: number, t?: number) => void; onPreview: (f: number | null) => void; onClear: () => void;
+}) {
+  const top = useMemo(() => (region ? regionTopFeatures(d.tokens, region, REGION_FEATURES) : []), [d, region]);
+  if (!region) {
+    return <p className="muted small" data-testid="region-hint">Drag across the patches, or hold Shift and use the arrow keys on the grid, to select a region.</p>;
+  }
+  const scale = top[0]?.act ?? 0;
+  const terms = formatTermList(top.map((f) => ({ feature: f.feature })));
+  return (
+    <section className="card region-card" aria-labelledby="region-title" data-testid="region-panel" data-region={formatRegion(region)}>
+      <div className="row">
+        <h2 id="region-title" className="grow">
+          Region: {describeRegion(region)} <span className="muted small">({regionSize(region)} patches)</span>
+        </h2>
+        <button type="button" className="btn btn-small btn-quiet" onClick={onClear} title="Clear the region (Esc on the grid)">
+          <X size={14} aria-hidden /> Clear
+        </button>
+      </div>
+      <p className="muted small">
+        The features that fire most inside it: each at its largest activation over the region's patches.
+      </p>
+      {top.length === 0 ? (
+        <p className="muted small">No feature fires inside this region.</p>
+      ) : (
+        <ol className="feature-list" data-testid="region-features">
+          {top.map((f) => (
+            <FeatureRow key={f.feature} feature={f.feature} value={f.act} scale={scale} chosen={f.feature === chosen} token={f.token} note={tokenName(f.token)} onChoose={() => onChoose(f.feature, f.token)} onPreview={onPreview} />
+          ))}
+        </ol>
+      )}
+      <div className="row">
+        {top.length > 0 && (
+          <Link
+            className="btn btn-small btn-primary"
+            to="/query"
+            search={{ ...(layer === undefined ? {} : { layer }), all: terms, region: formatRegion(region) }}
+            data-testid="region-query"
+            title={`Photos where features ${top.map((f) => f.feature).join(', ')} all fire within ${describeRegion(region)}`}
+          >
+            <Search size={14} aria-hidden /> Find photos where these features fire here
+          </Link>
+        )}
+        <Link
+          className="btn btn-small"
+          to="/steer/$imageId"
+          params={{ imageId: String(d.imageId) }}
+          search={{ ...(layer === undefined ? {} : { layer }), tokens: regionTokens(region).join(',') }}
+          data-testid="region-steer"
+          title="Steer this photo: edit features on this region's patches and see what the model sees then"
+        >
+          <SlidersHorizontal size={14} aria-hidden /> Steer
+        </Link>
+      </div>
+    </section>
+  );
+}
 
 function Legend({ d, map, overlay, chosen }: { d: ImageDetails; map: Map16 | null; overlay: Overlay; chosen: number | null }) {
   if (!map) {

@@ -1,11 +1,11 @@
 /** Indexing: start (model + SAE), progress, pause / resume / cancel, the summary and the failures. */
 import { useMemo, useState } from 'react';
-import { useMutation } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Progress } from 'radix-ui';
 import { Pause, Play, Square, Zap } from 'lucide-react';
 import type { IndexJob, IndexStatus } from '../../../common/contract/indexing-schemas.js';
 import type { LibraryInfo } from '../../../common/contract/library-schemas.js';
-import { engine } from '../platform.js';
+import { engine, transport } from '../platform.js';
 import { setIndexStatus, useFailures, useIndexStatus, useModels } from '../queries.js';
 import { CopyButton, ErrorMessage, Stat, Tip } from '../ui/bits.js';
 import { bytes, duration } from '../ui/format.js';
@@ -21,6 +21,7 @@ export function IndexingCard({ library }: { library: LibraryInfo }) {
       <ErrorMessage error={status.error} />
       {job && <JobView job={job} resumable={status.data?.resumable ?? []} />}
       {!active && status.data && <StartForm library={library} status={status.data} />}
+      {transport === 'ipc' && <BackgroundSetting />}
       <Failures />
     </section>
   );
@@ -91,6 +92,35 @@ function JobView({ job, resumable }: { job: IndexJob; resumable: number[] }) {
           </button>
         )}
       </div>
+    </div>
+  );
+}
+
+/**
+ * The desktop app's choice of what closing the window does to a running job: pause it after its
+ * batch (resumed on the next start), or let it finish first. The web mode has no window to close.
+ */
+function BackgroundSetting() {
+  const client = useQueryClient();
+  const settings = useQuery({ queryKey: ['settings'], queryFn: () => engine['settings.get'](undefined), staleTime: Infinity });
+  const change = useMutation({
+    mutationFn: (keep: boolean) => engine['settings.set']({ keepIndexingInBackground: keep }),
+    onSuccess: (s) => client.setQueryData(['settings'], s),
+  });
+  if (!settings.data) return <ErrorMessage error={settings.error} />;
+  const keep = change.isPending && change.variables !== undefined ? change.variables : settings.data.keepIndexingInBackground;
+  return (
+    <div className="field" data-testid="background-setting">
+      <label className="check">
+        <input type="checkbox" checked={keep} disabled={change.isPending} onChange={(e) => change.mutate(e.target.checked)} />
+        <span>Keep indexing after the window closes</span>
+      </label>
+      <p className="muted small">
+        {keep
+          ? 'Closing the window lets the running job finish; CLIP-Scope quits when it is done.'
+          : 'Closing the window pauses the running job after its current batch; it resumes at the next start.'}
+      </p>
+      <ErrorMessage error={change.error} />
     </div>
   );
 }

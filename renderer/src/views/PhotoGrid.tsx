@@ -112,6 +112,8 @@ function Tile({ index, size, libraryFile, folder, failed: failures }: TileProps)
     <Link
       to="/image/$imageId"
       params={{ imageId: String(item.imageId) }}
+      // The inspector walks the grid in this order (ui/walk.ts).
+      search={{ from: folder ? `library:${folder}` : 'library', at: index }}
       className="tile"
       style={{ width: size, height: size }}
       role="listitem"

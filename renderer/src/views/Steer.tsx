@@ -18,12 +18,14 @@ import { EmptyState, ErrorMessage, Stat, Tip } from '../ui/bits.js';
 import { baseName } from '../ui/format.js';
 import { useDebounced } from '../ui/hooks.js';
 import {
-  formatEdits, formatTokens, parseEdits, parseTokens, positionToValue, STEPS, sweepValues, toApiEdits, tokenName, valueToPosition,
+  formatEdits, formatTokens, parseEdits, parseTokens, positionToValue, rowTokens, STEPS, sweepValues, toApiEdits, tokenName, valueToPosition, withRowScope,
   type EditSpec, type TokenScope,
 } from '../ui/steer-edits.js';
 import type { SteerSearch } from '../ui/search-params.js';
 import { SweepChart } from '../ui/SweepChart.js';
 import { NeighbourLists } from '../ui/Neighbours.js';
+import { FeaturePicker } from '../ui/FeaturePicker.js';
+import { LaterLayers } from '../ui/LaterLayers.js';
 
 const route = getRouteApi('/steer/$imageId');
 const pickRoute = getRouteApi('/steer');
@@ -97,7 +99,10 @@ function Steer({ library }: { library: LibraryInfo }) {
   const navigate = useNavigate();
   const id = Number(imageId);
   const valid = Number.isInteger(id) && id > 0;
-  const layer = search.layer;
+  // Without a layer in the URL: the library's earliest (its later layers are the ones whose
+  // features gained and lost the screen can show). Always named in requests, so a layer indexed
+  // meanwhile does not make them ambiguous.
+  const layer = search.layer ?? (library.configs.length > 0 ? Math.min(...library.configs.map((c) => c.layer)) : undefined);
   const tokens = parseTokens(search.tokens ?? 'cls');
   const edits = useMemo(() => parseEdits(search.edits), [search.edits]);
   const [active, setActive] = useState(0);
@@ -109,7 +114,7 @@ function Steer({ library }: { library: LibraryInfo }) {
     enabled: valid,
   });
 
-  const update = (next: { edits?: EditSpec[]; tokens?: TokenScope }) =>
+  const update = (next: { edits?: EditSpec[]; tokens?: TokenScope }): void =>
     void navigate({
       to: '/steer/$imageId',
       params: { imageId },
@@ -165,6 +170,7 @@ function Steer({ library }: { library: LibraryInfo }) {
         sets: sweepXs.map((v) => toApiEdits(request.edits.map((e, i) => (i === activeRow ? { ...e, value: v } : e)), request.tokens)),
         neighbours: 0,
         layer: request.layer ?? undefined,
+        later: false,
       }),
     enabled: valid && !!row && (infos.data !== undefined || featureIds.length === 0),
     placeholderData: keepPreviousData,
@@ -212,7 +218,7 @@ function Steer({ library }: { library: LibraryInfo }) {
       <div className="steer-body">
         <section className="card steer-photo" aria-label="Photo and tokens">
           <TokenPickerGrid imageId={id} tokens={tokens} onChange={(t) => update({ tokens: t })} />
-          <ScopeChips tokens={tokens} onChange={(t) => update({ tokens: t })} />
+          <ScopeChips tokens={tokens} onChange={(t) => update({ tokens: t, edits: edits.map(({ scope: _own, ...e }) => e) })} />
         </section>
         <div className="steer-main">
           <section className="card" aria-labelledby="edits-title">
@@ -231,12 +237,14 @@ function Steer({ library }: { library: LibraryInfo }) {
                   edit={e}
                   info={infoOf(e.feature)}
                   nFeatures={nFeatures}
-                  now={actOn(image.data, e.feature, tokens)}
-                  tokens={tokens}
+                  now={actOn(image.data, e.feature, rowTokens(e, tokens))}
+                  tokens={rowTokens(e, tokens)}
                   layer={layer}
+                  libraryFile={library.file}
                   active={i === activeRow}
                   onFocus={() => setActive(i)}
                   onChange={(x) => setEdit(i, x)}
+                  onScope={(choice) => update(withRowScope(edits, tokens, i, choice))}
                   onRemove={() => removeEdit(i)}
                 />
               ))}
@@ -287,6 +295,11 @@ function Steer({ library }: { library: LibraryInfo }) {
             )}
             {result && <NeighbourLists before={result.before} after={r0?.after ?? []} />}
           </section>
+          {r0?.later && r0.later.length > 0 && (
+            <section className="card" aria-label="Features at later layers" data-testid="steer-later" data-for={shownKey ?? ''}>
+              <LaterLayers later={r0.later} libraryFile={library.file} />
+            </section>
+          )}
         </div>
       </div>
     </div>
@@ -307,16 +320,16 @@ interface RowProps {
   now: number | null;
   tokens: TokenScope;
   layer: number | undefined;
+  libraryFile: string;
   active: boolean;
   onFocus: () => void;
   onChange: (e: EditSpec) => void;
+  onScope: (choice: 'cls' | 'all' | 'sel') => void;
   onRemove: () => void;
 }
 
-function EditRow({ index, edit, info, nFeatures, now, tokens, layer, active, onFocus, onChange, onRemove }: RowProps) {
-  const [featureText, setFeatureText] = useState(String(edit.feature));
+function EditRow({ index, edit, info, nFeatures, now, tokens, layer, libraryFile, active, onFocus, onChange, onScope, onRemove }: RowProps) {
   const [valueText, setValueText] = useState(String(edit.value));
-  useEffect(() => setFeatureText(String(edit.feature)), [edit.feature]);
   useEffect(() => setValueText((t) => (Number(t) === edit.value && t !== '' ? t : String(edit.value))), [edit.value]);
   const ref = refOf(edit, info);
   const badFeature = nFeatures !== undefined && edit.feature >= nFeatures;
@@ -325,25 +338,13 @@ function EditRow({ index, edit, info, nFeatures, now, tokens, layer, active, onF
   return (
     <li className={`edit-row${active ? ' active' : ''}`} onFocusCapture={onFocus} data-testid="edit-row" data-feature={edit.feature}>
       <div className="edit-feature">
-        <label className="field">
-          <span>Feature</span>
-          <input
-            type="number"
-            min={0}
-            max={nFeatures !== undefined ? nFeatures - 1 : undefined}
-            value={featureText}
-            aria-label={`Feature of edit ${n}`}
-            aria-invalid={badFeature}
-            onChange={(e) => {
-              setFeatureText(e.target.value);
-              const f = Number(e.target.value);
-              if (e.target.value !== '' && Number.isInteger(f) && f >= 0) onChange({ ...edit, feature: f });
-            }}
-          />
-        </label>
+        <div className="field">
+          <span>Feature (number or label)</span>
+          <FeaturePicker libraryFile={libraryFile} layer={layer} label={`Feature of edit ${n}`} onPick={(f) => onChange({ ...edit, feature: f.feature })} />
+        </div>
         <div className="edit-meta small min0">
-          <Link to="/feature/$id" params={{ id: String(edit.feature) }} search={{ token: 'cls', layer }} className="edit-label" title="Open the feature's page">
-            {info?.label ? info.label : <span className="muted">no label</span>}
+          <Link to="/feature/$id" params={{ id: String(edit.feature) }} search={{ token: 'cls', layer }} className="edit-label" title="Open the feature's page" data-testid="edit-feature-link">
+            <span className="num">#{edit.feature}</span> {info?.label ? info.label : <span className="muted">no label</span>}
           </Link>
           <span className="muted">
             {now === null ? '' : now > 0 ? `${now.toFixed(3)} ${where}` : `not active ${tokens === 'cls' ? 'on CLS' : 'on these tokens'}`}
@@ -352,7 +353,18 @@ function EditRow({ index, edit, info, nFeatures, now, tokens, layer, active, onF
           {badFeature && <span className="text-error">No such feature (0 to {nFeatures! - 1})</span>}
         </div>
       </div>
-      <div className="chips" role="radiogroup" aria-label={`Kind of edit ${n}`}>
+      <div className="chips edit-scope" role="radiogroup" aria-label={`Tokens of edit ${n}`}>
+        {(['cls', 'all', 'sel'] as const).map((c) => {
+          const on = c === 'sel' ? typeof tokens !== 'string' : tokens === c;
+          const title = c === 'cls' ? 'Edit this feature on the CLS token only' : c === 'all' ? 'Edit this feature on all 257 tokens' : 'Edit this feature on the patches selected on the photo';
+          return (
+            <button key={c} type="button" role="radio" aria-checked={on} className={`chip chip-small${on ? ' active' : ''}`} title={title} onClick={() => !on && onScope(c)}>
+              {c === 'cls' ? 'CLS' : c === 'all' ? 'All' : 'Patches'}
+            </button>
+          );
+        })}
+      </div>
+      <div className="chips edit-mode" role="radiogroup" aria-label={`Kind of edit ${n}`}>
         <button
           type="button"
           role="radio"
@@ -459,6 +471,7 @@ function ScopeChips({ tokens, onChange }: { tokens: TokenScope; onChange: (t: To
           : tokens === 'all'
             ? 'Edits apply to all 257 tokens.'
             : `Edits apply to ${tokens.length === 1 ? tokenName(tokens[0]!) : `${tokens.length} tokens`}. Click patches on the photo to add or remove them.`}
+        {' '}These chips set every row; a row's own CLS / All / Patches chips change that row only.
       </p>
     </div>
   );

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../helpers/references.js';
 import { Library } from '../../../main/engine/store/library.js';
-import { JobQueue } from '../../../main/engine/library/jobs.js';
+import { jobRows } from '../../../main/engine/store/job-rows.js';
 import { imageLatents } from '../../../main/engine/queries/image.js';
 import { isImageName } from '../../../main/engine/library/scanner.js';
 import { buildCorpus, releaseCorpus, type Corpus } from '../../../scripts/fixtures/corpus.js';
@@ -102,7 +102,7 @@ describe('crash safety', () => {
     const b = Library.open(refDb, { readonly: true });
     try {
       expect(a.db.pragma('integrity_check', { simple: true })).toBe('ok');
-      expect(new JobQueue(a).list({ states: ['running', 'queued', 'paused'] })).toEqual([]);
+      expect(jobRows(a, ['running', 'queued', 'paused'])).toEqual([]);
       const present = (l: Library): string[] => l.db.prepare("SELECT path FROM images WHERE status = 'present' ORDER BY path").pluck().all() as string[];
       const onDisk = (await fs.readdir(folder, { recursive: true })).filter((p) => isImageName(p)).map((p) => path.join(folder, p)).sort();
       expect(present(a)).toEqual(onDisk); // each image present exactly once (paths are unique)
@@ -150,7 +150,7 @@ describe('crash safety', () => {
           if (!config) return null;
           const ids = lib.db.prepare('SELECT image_id FROM results WHERE config_id = ?').pluck().all(config.id) as number[];
           const jobDone = lib.db.prepare("SELECT COUNT(*) FROM index_job_items WHERE state = 'done'").pluck().get() as number;
-          const running = new JobQueue(lib).list({ states: ['running'] }).length;
+          const running = jobRows(lib, ['running']).length;
           // Every result decodes completely, with the config's token count and embedding width.
           for (const id of ids) {
             const r = imageLatents(lib, config, id);

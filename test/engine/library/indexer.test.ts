@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Library } from '../../../main/engine/store/library.js';
+import { Library, type WritableLibrary } from '../../../main/engine/store/library.js';
 import { Indexer, type IndexRunResult } from '../../../main/engine/library/indexer.js';
 import { IndexPipeline, type IndexPipelineOptions, type PipelineLike } from '../../../main/engine/library/index-pipeline.js';
 import { thumbnailPath } from '../../../main/engine/library/thumbnails.js';
@@ -16,14 +16,14 @@ process.env['CLIPSCOPE_CACHE_DIR'] = TEST_CACHE;
 
 let tmp: string;
 let corpus: Corpus;
-let lib: Library;
+let lib: WritableLibrary;
 let thumbs: string;
 let first: IndexRunResult;
 const progress: IndexProgress[] = [];
 
 const at = (rel: string): string => path.join(corpus.root, rel);
 
-function newIndexer(l: Library = lib, extra: ConstructorParameters<typeof Indexer>[1] = {}): Indexer {
+function newIndexer(l: WritableLibrary = lib, extra: ConstructorParameters<typeof Indexer>[1] = {}): Indexer {
   return new Indexer(l, { provider: 'cpu', thumbDir: thumbs, ...extra });
 }
 
@@ -225,7 +225,7 @@ function slowPipeline(delayMs: number): (o: IndexPipelineOptions) => Promise<Pip
 
 describe('job queue: pause, resume, cancel', () => {
   let dir: string;
-  let l: Library;
+  let l: WritableLibrary;
   beforeAll(async () => {
     dir = path.join(tmp, 'pause-photos');
     await fs.mkdir(dir, { recursive: true });

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Library } from '../../../main/engine/store/library.js';
+import { Library, type WritableLibrary } from '../../../main/engine/store/library.js';
 import { Indexer, type IndexRunResult } from '../../../main/engine/library/indexer.js';
 import { FolderWatcher, LibraryWatch, type FolderChanges } from '../../../main/engine/library/watcher.js';
 import { ROOT } from '../../helpers/references.js';
@@ -12,7 +12,7 @@ process.env['CLIPSCOPE_CACHE_DIR'] = TEST_CACHE;
 
 let tmp: string;
 let dir: string;
-let lib: Library;
+let lib: WritableLibrary;
 const photo = (name: string): string => path.join(ROOT, 'test/fixtures/photos', name);
 
 beforeAll(async () => {

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openLibrary, resolveConfig } from '../../../main/engine/queries/config.js';
-import { Library } from '../../../main/engine/store/library.js';
+import { resolveConfig } from '../../../main/engine/queries/config.js';
+import { Library, openLibrary, type WritableLibrary } from '../../../main/engine/store/library.js';
 import { addSyntheticImages, SYNTH, tempDir } from '../store/helpers.js';
 
 let file: string;
-let lib: Library;
+let lib: WritableLibrary;
 beforeEach(async () => {
   file = path.join(await tempDir('clipscope-config-'), 'library.sqlite');
   lib = Library.open(file);

@@ -4,11 +4,11 @@ import { UserFacingError } from '../../../main/engine/errors.js';
 import { gallery } from '../../../main/engine/queries/gallery.js';
 import { imageLatents } from '../../../main/engine/queries/image.js';
 import { queryImages, regionTokens } from '../../../main/engine/queries/feature-query.js';
-import { Library, type ConfigRow } from '../../../main/engine/store/library.js';
+import { Library, type ConfigRow, type WritableLibrary } from '../../../main/engine/store/library.js';
 import type { SparseCodes } from '../../../main/engine/sae/sparse-codes.js';
 import { addSyntheticImages, maxPerFeature, SYNTH, tempDir } from '../store/helpers.js';
 
-let lib: Library;
+let lib: WritableLibrary;
 let config: ConfigRow;
 let images: Map<number, SparseCodes>;
 let damagedId: number;

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryImages, regionTokens, type FeatureQuery } from '../../../main/engine/queries/feature-query.js';
-import { Library, type ConfigRow } from '../../../main/engine/store/library.js';
+import { Library, type ConfigRow, type WritableLibrary } from '../../../main/engine/store/library.js';
 import type { SparseCodes } from '../../../main/engine/sae/sparse-codes.js';
 import { addSyntheticImages, maxPerFeature, SYNTH, tempDir } from '../store/helpers.js';
 
-let lib: Library;
+let lib: WritableLibrary;
 let config: ConfigRow;
 const present = new Map<number, SparseCodes>();
 const meta = new Map<number, { path: string; date: number }>();

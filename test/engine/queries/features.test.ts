@@ -4,12 +4,12 @@ import { featureDetails, searchFeatures, similarFeatures } from '../../../main/e
 import { setLabel } from '../../../main/engine/queries/labels.js';
 import { loadSae } from '../../../main/engine/sae/load-sae.js';
 import { readFloat32 } from '../../../main/engine/formats/tensor-read.js';
-import { Library, type ConfigRow } from '../../../main/engine/store/library.js';
+import { Library, type ConfigRow, type WritableLibrary } from '../../../main/engine/store/library.js';
 import type { SparseCodes } from '../../../main/engine/sae/sparse-codes.js';
 import { fixture } from '../../helpers/references.js';
 import { addSyntheticImages, rng, SAE, SYNTH, syntheticResult, tempDir } from '../store/helpers.js';
 
-let lib: Library;
+let lib: WritableLibrary;
 let config: ConfigRow;
 let present: Map<number, SparseCodes>;
 const brute = new Map<number, { images: number; tokens: number; max: number }>();

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gallery } from '../../../main/engine/queries/gallery.js';
-import { Library, type ConfigRow } from '../../../main/engine/store/library.js';
+import { Library, type ConfigRow, type WritableLibrary } from '../../../main/engine/store/library.js';
 import type { SparseCodes } from '../../../main/engine/sae/sparse-codes.js';
 import { addFixturePhotos, addSyntheticImages, bruteGallery, encodeFixturePhotos, stored, SYNTH, tempDir } from '../store/helpers.js';
 
-let lib: Library;
+let lib: WritableLibrary;
 let real: ConfigRow;
 let synth: ConfigRow;
 const realCodes = new Map<number, SparseCodes>();

@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { featureHeat } from '../../../main/engine/queries/heat.js';
-import { Library, type ConfigRow } from '../../../main/engine/store/library.js';
+import { Library, type ConfigRow, type WritableLibrary } from '../../../main/engine/store/library.js';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../../../main/engine/formats/float16.js';
 import type { SparseCodes } from '../../../main/engine/sae/sparse-codes.js';
 import { addFixturePhotos, encodeFixturePhotos, tempDir } from '../store/helpers.js';
 
-let lib: Library;
+let lib: WritableLibrary;
 let config: ConfigRow;
 /** The encoder's own output, before the store: the brute-force side. */
 const encoded = new Map<number, SparseCodes>();

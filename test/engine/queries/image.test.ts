@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageLatents } from '../../../main/engine/queries/image.js';
-import { Library, type ConfigRow } from '../../../main/engine/store/library.js';
+import { Library, type ConfigRow, type WritableLibrary } from '../../../main/engine/store/library.js';
 import { tokenRow } from '../../../main/engine/sae/sparse-codes.js';
 import { addFixturePhotos, encodeFixturePhotos, maxPerFeature, stored, tempDir, type EncodedPhoto } from '../store/helpers.js';
 
-let lib: Library;
+let lib: WritableLibrary;
 let config: ConfigRow;
 let photos: EncodedPhoto[];
 const ids: number[] = [];

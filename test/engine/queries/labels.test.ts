@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { exportLabels, getLabel, importLabels, searchLabels, setLabel } from '../../../main/engine/queries/labels.js';
-import { Library, type ConfigRow } from '../../../main/engine/store/library.js';
+import { Library, type ConfigRow, type WritableLibrary } from '../../../main/engine/store/library.js';
 import { SYNTH, tempDir } from '../store/helpers.js';
 
 let file: string;
-let lib: Library;
+let lib: WritableLibrary;
 let config: ConfigRow;
 beforeEach(async () => {
   file = path.join(await tempDir('clipscope-labels-'), 'library.sqlite');

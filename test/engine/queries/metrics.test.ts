@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { libraryMetrics, metricsByNormalization } from '../../../main/engine/queries/metrics.js';
-import { Library, type ConfigRow } from '../../../main/engine/store/library.js';
+import { Library, type ConfigRow, type WritableLibrary } from '../../../main/engine/store/library.js';
 import { addFixturePhotos, encodeFixturePhotos, maxPerFeature, resultOf, stored, tempDir, type EncodedPhoto } from '../store/helpers.js';
 
-let lib: Library;
+let lib: WritableLibrary;
 let config: ConfigRow;
 let photos: EncodedPhoto[];
 const ids: number[] = [];

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { similarImages, SimilarImagesIndex } from '../../../main/engine/queries/similar.js';
-import { Library, type ConfigRow } from '../../../main/engine/store/library.js';
+import { Library, type ConfigRow, type WritableLibrary } from '../../../main/engine/store/library.js';
 import { packFloat16, unpackFloat16 } from '../../../main/engine/store/packing.js';
 import { addSyntheticImages, rng, SYNTH, syntheticResult, tempDir } from '../store/helpers.js';
 
-let lib: Library;
+let lib: WritableLibrary;
 let config: ConfigRow;
 let ids: number[];
 

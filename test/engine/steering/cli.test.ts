@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Edit } from '../../../main/engine/steering/edits.js';
-import { Library } from '../../../main/engine/store/library.js';
+import { Library, type WritableLibrary } from '../../../main/engine/store/library.js';
 import { unpackFloat16 } from '../../../main/engine/store/packing.js';
 import { runCli } from '../../cli/run-cli.js';
 import { npyFloat } from '../../helpers/references.js';
@@ -35,7 +35,7 @@ function editArgs(edits: readonly Edit[]): string[] {
 }
 
 let db: string;
-let lib: Library;
+let lib: WritableLibrary;
 
 beforeAll(async () => {
   db = path.join(await tempDir('clipscope-steer-cli-'), 'library.sqlite');
@@ -75,6 +75,27 @@ describe('clipscope steer --json', () => {
       expect(out.cosine).toBeLessThan(0.99999);
       expect(out.reconstruction_cosine).toBeCloseTo(cosine(await npyFloat(entry.reconstruction), original), 5);
     }
+  });
+
+  it('adds "later_layer" only with --later-layer: the features gained and lost at layer 3 that PyTorch computes', async () => {
+    const c = entry.cases.find((x) => x.name === 'set_all')!;
+    const ref = c.later!.find((l) => l.layer === 3)!;
+    const r = await runCli(['steer', entry.photo, ...MODEL, ...editArgs(c.edits), '--later-layer', '3', '--later-sae', saePath(entry), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as SteerJson & { later_layer: { layer: number; sae: string; edited_tokens: number; cls: Record<string, { feature: number }[]>; edited: Record<string, { feature: number }[]> } };
+    expect(Object.keys(out)).toEqual(['file', 'layer', 'edits', 'embedding', 'original_embedding', 'cosine', 'reconstruction_cosine', 'later_layer']);
+    expect(cosine(out.embedding, await npyFloat(c.embedding))).toBeGreaterThanOrEqual(0.99999);
+    expect(out.later_layer).toMatchObject({ layer: 3, sae: saePath(entry), edited_tokens: 257 });
+    const ids = (xs: [number, number][]) => new Set(xs.map(([f]) => f));
+    const minus = (a: Set<number>, b: Set<number>) => [...a].filter((f) => !b.has(f)).sort((x, y) => x - y);
+    const sorted = (xs: { feature: number }[]) => xs.map((x) => x.feature).sort((x, y) => x - y);
+    expect(sorted(out.later_layer.cls.gained!)).toEqual(minus(ids(ref.after.cls), ids(ref.before.cls)));
+    expect(sorted(out.later_layer.cls.lost!)).toEqual(minus(ids(ref.before.cls), ids(ref.after.cls)));
+    expect(sorted(out.later_layer.edited.gained!)).toEqual(minus(ids(ref.after.pooled!), ids(ref.before.pooled!)));
+    expect(sorted(out.later_layer.edited.lost!)).toEqual(minus(ids(ref.before.pooled!), ids(ref.after.pooled!)));
+    expect(out.later_layer.cls.gained!.length).toBeGreaterThan(0);
+    const text = await runCli(['steer', entry.photo, ...MODEL, ...editArgs(c.edits), '--later-layer', '3', '--later-sae', saePath(entry)]);
+    expect(text.stdout).toMatch(/\n {2}at layer 3 \(features before -> after\):\n {4}CLS gained: #\d+ \(/);
   });
 
   it('defaults TOKENS to all, and a no-op edit reproduces the original embedding', async () => {

@@ -5,7 +5,12 @@ import type { EditSet } from '../../../main/engine/steering/edits.js';
 import { fixture, manifest, ROOT } from '../../helpers/references.js';
 
 /** `effective`: the reference moved (at the last layer a patch-only edit cannot reach the head). */
-export interface SteeringCase { name: string; edits: EditSet; effective: boolean; embedding: string }
+export interface SteeringCase { name: string; edits: EditSet; effective: boolean; embedding: string; later?: LaterReference[] }
+
+/** One side of a later-layer reference: [feature, value] pairs, largest |value| first. */
+export interface LaterSide { cls: [number, number][]; pooled?: [number, number][]; margin: number | null }
+/** The features at a later layer L2 (SAE `sae`) before and after a case's edits (steering.py). */
+export interface LaterReference { layer: number; sae: string; edited_tokens: number; before: LaterSide; after: LaterSide }
 export interface SteeringEntry {
   model: string;
   sae: string;

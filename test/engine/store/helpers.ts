@@ -6,7 +6,7 @@ import { EncodePipeline } from '../../../main/engine/pipeline/encode-pipeline.js
 import type { EncodedImage } from '../../../main/engine/pipeline/encoder.js';
 import type { ReconstructionMetrics } from '../../../main/engine/sae/metrics.js';
 import type { SparseCodes } from '../../../main/engine/sae/sparse-codes.js';
-import type { ConfigRow, EncodingConfigInput, Library, ResultInput } from '../../../main/engine/store/library.js';
+import type { ConfigRow, EncodingConfigInput, ResultInput, WritableLibrary } from '../../../main/engine/store/library.js';
 import { packLatents, unpackLatents } from '../../../main/engine/store/latents-blob.js';
 import { fixture, manifest, TEST_CACHE } from '../../helpers/references.js';
 
@@ -48,7 +48,7 @@ export function resultOf(imageId: number, image: EncodedImage): ResultInput {
 }
 
 /** The encoded photos as images of `lib` (file time mtimeMs(i)) with their results; their ids, in order. */
-export function addFixturePhotos(lib: Library, config: ConfigRow, photos: readonly EncodedPhoto[], mtimeMs = (i: number): number => i): number[] {
+export function addFixturePhotos(lib: WritableLibrary, config: ConfigRow, photos: readonly EncodedPhoto[], mtimeMs = (i: number): number => i): number[] {
   const folder = lib.addFolder(path.dirname(photos[0]!.file));
   const ids = photos.map((p, i) => lib.insertImage({
     path: p.file, folderId: folder.id, size: 1, mtimeMs: mtimeMs(i), hash: `h${i}`, width: null, height: null, capturedAt: null,
@@ -109,7 +109,7 @@ export function syntheticResult(r: () => number, imageId: number, c: EncodingCon
  * Adds `n` images (under one folder) with synthetic results using features 0..usedFeatures-1;
  * returns their ids and stored codes.
  */
-export function addSyntheticImages(lib: Library, config: ConfigRow, n: number, seed: number, folder = '/photos/synthetic', usedFeatures = config.nFeatures): Map<number, SparseCodes> {
+export function addSyntheticImages(lib: WritableLibrary, config: ConfigRow, n: number, seed: number, folder = '/photos/synthetic', usedFeatures = config.nFeatures): Map<number, SparseCodes> {
   const r = rng(seed);
   const folderId = lib.addFolder(folder).id;
   const out = new Map<number, SparseCodes>();

@@ -3,13 +3,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KIND_CLS, KIND_POOLED, type EntryKind } from '../../../main/engine/store/entries.js';
 import { COMPACT_AFTER_IMAGES } from '../../../main/engine/store/feature-index.js';
 import { decodeHistogram, FeatureTotals, halfTable } from '../../../main/engine/store/feature-stats.js';
-import { Library, type ConfigRow, type NewImage } from '../../../main/engine/store/library.js';
+import { Library, type ConfigRow, type NewImage, type WritableLibrary } from '../../../main/engine/store/library.js';
 import type { SparseCodes } from '../../../main/engine/sae/sparse-codes.js';
 import { RunMerger } from '../../../main/engine/queries/runs.js';
 import { addSyntheticImages, bruteGallery, rng, stored, SYNTH, syntheticResult, tempDir } from './helpers.js';
 
 let dir: string;
-let lib: Library;
+let lib: WritableLibrary;
 beforeEach(async () => {
   dir = await tempDir();
   lib = Library.open(path.join(dir, 'lib', 'library.sqlite'));
@@ -21,7 +21,7 @@ const newImage = (p: string, folderId: number, hash = `hash:${p}`): NewImage => 
 });
 
 /** The whole feature index of a config, as (image, act, token) per feature, in gallery order. */
-function indexOf(l: Library, configId: number, kind: EntryKind, nFeatures: number): Map<number, { imageId: number; act: number; token: number }[]> {
+function indexOf(l: WritableLibrary, configId: number, kind: EntryKind, nFeatures: number): Map<number, { imageId: number; act: number; token: number }[]> {
   const out = new Map<number, { imageId: number; act: number; token: number }[]>();
   for (let f = 0; f < nFeatures; f++) {
     const m = new RunMerger(l.index.runs(configId, kind, f));
