@@ -106,7 +106,8 @@ describe.skipIf(!hasChromium)('app shell in chromium (clipscope serve)', () => {
     const id = await tile.getAttribute('data-image-id');
     await tile.focus();
     await page.keyboard.press('Enter');
-    await page.waitForFunction((want) => location.hash === want, `#/image/${id}`);
+    // The link also names the list it came from (the inspector's walk order): `?from=...&at=...`.
+    await page.waitForFunction((want) => location.hash.split('?')[0] === want, `#/image/${id}`);
     const state = (await api('app.state')) as { library: { file: string } };
     const img = await cli('image', file, '--db', state.library.file, '--json');
     const first = page.locator('.feature-list li').first();
@@ -173,7 +174,7 @@ describe.skipIf(!hasChromium)('app shell in chromium (clipscope serve)', () => {
   });
 
   it('navigates to the features table from the rail, and shows the keyboard sheet', async () => {
-    await page.getByRole('link', { name: 'Features' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Features', exact: true }).click();
     await page.locator('[data-testid="features-table"]').waitFor();
     expect(hash()).toMatch(/^#\/features/);
     await page.keyboard.press('?');
