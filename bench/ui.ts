@@ -24,8 +24,8 @@
  * bench/.work/ (bench/lib/ui-library.ts), thumbnails in bench/.work/ui-cache.
  *
  * Options: --images N (default 100000), --repeats N (default 3), --scroll-items N (gallery items
- * to load while scrolling, default 3000), --no-index (skip the index job: no 4 GB copy).
- * Writes bench/.work/ui-results.json.
+ * to load while scrolling, default 3000), --no-index (skip the index job: no 4 GB copy),
+ * --out FILE (default bench/.work/ui-results.json).
  */
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +42,8 @@ const { values: opt } = parseArgs({
     repeats: { type: 'string', default: '3' },
     'scroll-items': { type: 'string', default: '3000' },
     'no-index': { type: 'boolean', default: false },
+    // Where to write the results (default bench/.work/ui-results.json): a before / after pair.
+    out: { type: 'string' },
   },
 });
 const N = Number(opt.images);
@@ -51,7 +53,7 @@ const LAYER = 22;
 const PATCH = 137;
 const TIMEOUT = 60_000;
 const CACHE = path.join(WORK, 'ui-cache');
-const RESULTS = path.join(WORK, 'ui-results.json');
+const RESULTS = opt.out ? path.resolve(opt.out) : path.join(WORK, 'ui-results.json');
 const TEST_MODEL = path.join(ROOT, 'test/fixtures/models/clip-tiny-gelu');
 const TEST_SAE = path.join(ROOT, 'test/fixtures/saes/clipscope-gelu/2_resid/1000.pt');
 

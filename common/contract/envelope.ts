@@ -18,6 +18,8 @@ export const ApiErrorCodeSchema = z.enum([
   'invalid-request', 'unknown-method', 'no-library', 'busy', 'not-found', 'failed',
   // Engine conditions (main/engine/errors.ts ErrorCode): each front end words its own hint.
   'layer-required', 'not-indexed', 'ambiguous-config', 'stats-missing', 'damaged', 'model-in-use',
+  // The query pool dropped a waiting request a newer one of the same view replaced.
+  'superseded',
 ]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCodeSchema>;
 

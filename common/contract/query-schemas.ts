@@ -44,6 +44,18 @@ export const QueryRequestSchema = z.strictObject({
   sort: QuerySortSchema.default('activation'),
   limit: z.int().positive().max(10_000).default(50),
   offset: nonNegativeInt.default(0),
+  /**
+   * A region query reads photos' latents one by one: at most this many in this call. A scan that
+   * stops early answers the photos already certain and a `cursor` to go on with.
+   */
+  maxReads: z.int().positive().max(1_000_000).optional(),
+  /** The `cursor` of the previous answer to the same query: its next photos. */
+  cursor: z.string().max(1_000_000).optional(),
+  /**
+   * The view asking (e.g. "query-results"): a newer request of the same view replaces this one
+   * while it still waits for a query worker.
+   */
+  channel: z.string().max(100).optional(),
   layer: nonNegativeInt.optional(),
   config: z.int().positive().optional(),
 }).refine((q) => (q.all?.length ?? 0) + (q.any?.length ?? 0) + (q.not?.length ?? 0) > 0, {
@@ -67,9 +79,14 @@ export type QueryHit = z.infer<typeof QueryHitSchema>;
 export const QueryResultSchema = z.object({
   layer: nonNegativeInt,
   configId: z.int().positive(),
-  /** Matching photos; null when a region query stopped once it had the page it needed. */
+  /** Matching photos; null when a region query stopped once it had the page it needed, or early (maxReads). */
   total: nonNegativeInt.nullable(),
   items: z.array(QueryHitSchema),
+  /**
+   * Only when a bounded region query (maxReads) stopped early: pass it back with the same query
+   * for its next photos. The items of all the answers, in order, are the unbounded page.
+   */
+  cursor: z.string().optional(),
 });
 export type QueryResult = z.infer<typeof QueryResultSchema>;
 

@@ -37,7 +37,7 @@ export function supersedeKey(method: ReadMethod, input: unknown): string | null 
 }
 
 export function supersededError(): UserFacingError {
-  return new UserFacingError('a newer request from the same view replaced this one before it ran').withCode('busy', { superseded: true });
+  return new UserFacingError('a newer request from the same view replaced this one before it ran').withCode('superseded');
 }
 
 export class QueryPool {

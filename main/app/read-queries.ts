@@ -34,13 +34,17 @@ export const readQueries = {
     };
   },
 
-  'gallery.get'(lib: Library, { feature, token, limit, offset, quantiles, perQuantile, layer, config: configId }: ApiParsedInput<'gallery.get'>): ApiOutput<'gallery.get'> {
+  'gallery.get'(lib: Library, { feature, token, limit, offset, quantiles, perQuantile, maxReads, cursor, layer, config: configId }: ApiParsedInput<'gallery.get'>): ApiOutput<'gallery.get'> {
     const config = configFor(lib, layer, configId);
-    const g = gallery(lib, config, feature, { token, limit, offset, ...(quantiles ? { quantiles, perQuantile } : {}) });
+    const g = gallery(lib, config, feature, {
+      token, limit, offset, ...(quantiles ? { quantiles, perQuantile } : {}),
+      ...(maxReads === undefined ? {} : { maxReads }), ...(cursor === undefined ? {} : { cursor }),
+    });
     const item = (i: (typeof g.items)[number]) => ({ imageId: i.imageId, file: i.file, act: i.act, token: i.token });
     return {
       feature, layer: config.layer, token, total: g.total, items: g.items.map(item),
       quantiles: g.quantiles.map((q) => ({ quantile: q.quantile, rank: q.rank, items: q.items.map(item) })),
+      ...(g.cursor === undefined ? {} : { cursor: g.cursor }),
     };
   },
 
@@ -101,10 +105,12 @@ export const readQueries = {
       ...(q.folder !== undefined ? { folder: q.folder } : {}),
       ...(q.after !== undefined ? { after: q.after } : {}), ...(q.before !== undefined ? { before: q.before } : {}),
       sort: q.sort, limit: q.limit, offset: q.offset,
+      ...(q.maxReads !== undefined ? { maxReads: q.maxReads } : {}), ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
     });
     return {
       layer: config.layer, configId: config.id, total: r.total,
       items: r.items.map((h) => ({ imageId: h.imageId, file: h.file, score: h.score, date: h.date, features: h.features })),
+      ...(r.cursor === undefined ? {} : { cursor: r.cursor }),
     };
   },
 };

@@ -32,7 +32,9 @@ export type ErrorCode =
   /** A photo's stored latents are damaged; indexing it again replaces them. */
   | 'damaged'
   /** A model libraries were indexed with; removing it needs a confirmation. */
-  | 'model-in-use';
+  | 'model-in-use'
+  /** A newer request from the same view replaced this one before it ran (nobody waits for it). */
+  | 'superseded';
 
 /** A model, SAE or weights file that cannot be used (missing, truncated, corrupt, incompatible). */
 export class ModelFileError extends UserFacingError {

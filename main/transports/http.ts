@@ -48,7 +48,9 @@ const INITIAL_STATES = [['app.state', 'app.state'], ['index.status', 'index.stat
 const STATUS_BY_CODE: Partial<Record<ApiErrorCode, 400 | 404 | 409>> = { 'invalid-request': 400, 'unknown-method': 404, busy: 409, 'not-found': 404 };
 
 export function statusOf(result: ApiResult<unknown>): 200 | 400 | 404 | 409 | 422 | 500 {
-  if (result.ok) return 200;
+  // A superseded request was answered as asked (dropped for a newer one): not a failed request
+  // the browser should log; its envelope still says ok: false.
+  if (result.ok || result.error.code === 'superseded') return 200;
   if (result.error.kind === 'internal') return 500;
   return (result.error.code && STATUS_BY_CODE[result.error.code]) ?? 422;
 }

@@ -61,11 +61,33 @@ export function setIndexStatus(status: IndexStatus): void {
   queryClient.setQueryData(keys.indexStatus, status);
   const a = before?.job;
   const b = status.job;
-  if (a?.id !== b?.id || a?.state !== b?.state || a?.failed !== b?.failed || (a?.phase !== b?.phase && b?.phase === 'done')) {
-    void queryClient.invalidateQueries({ queryKey: [...keys.lib, 'failures'] });
-  }
+  if (a?.id !== b?.id || a?.state !== b?.state || (a?.phase !== b?.phase && b?.phase === 'done')) refreshFailures(true);
+  else if (a?.failed !== b?.failed) refreshFailures(false);
   if (a && b && a.id === b.id && a.state !== b.state && b.state !== 'running') {
     void queryClient.invalidateQueries({ queryKey: keys.lib });
+  }
+}
+
+/**
+ * While a job runs, its failures list is read again at most every FAILURES_EVERY_MS (each new
+ * failure would otherwise refetch and redraw the whole list a few times a second); a change of
+ * job or state reads it at once.
+ */
+const FAILURES_EVERY_MS = 2000;
+let failuresTimer: ReturnType<typeof setTimeout> | null = null;
+let failuresAt = 0;
+
+function refreshFailures(now: boolean): void {
+  const run = () => {
+    failuresTimer = null;
+    failuresAt = Date.now();
+    void queryClient.invalidateQueries({ queryKey: [...keys.lib, 'failures'] });
+  };
+  if (now) {
+    if (failuresTimer) clearTimeout(failuresTimer);
+    run();
+  } else if (!failuresTimer) {
+    failuresTimer = setTimeout(run, Math.max(0, failuresAt + FAILURES_EVERY_MS - Date.now()));
   }
 }
 

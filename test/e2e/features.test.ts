@@ -8,10 +8,11 @@
  * per block of visible rows); the Quantiles tab shows the photos of `clipscope gallery
  * --quantiles`; the similar features are `clipscope features similar`'s.
  */
+import { copyFile, mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { DEMO_PHOTOS, hasChromium, startDemoSession, type Session } from './harness.js';
+import { DEMO_PHOTOS, ROOT, hasChromium, startDemoSession, type Session } from './harness.js';
 
 declare const location: { hash: string };
 
@@ -166,6 +167,82 @@ describe.skipIf(!hasChromium)('features table and feature page in chromium (clip
     await s.shot('features-03-hover');
   });
 
+  it("shows a patch token's gallery as `clipscope gallery --token N` has it, from bounded calls of the view's channel", async () => {
+    // The patch where the feature is strongest on chelsea: its gallery has that photo at least.
+    const img = await s.cli('image', path.join(DEMO_PHOTOS, 'chelsea.png'), '--db', db, '--json');
+    let token = 1;
+    let best = 0;
+    for (let t = 1; t <= 256; t++) {
+      const k = (img.tokens.idx[t] as number[]).indexOf(feature);
+      if (k >= 0 && (img.tokens.val[t][k] as number) > best) [token, best] = [t, img.tokens.val[t][k] as number];
+    }
+    expect(best).toBeGreaterThan(0);
+    const want = (await s.cli('gallery', String(feature), '--token', String(token), '--limit', '1000', '--db', db, '--json')) as { file: string; act: number; token: number }[];
+    expect(want.length).toBeGreaterThan(0);
+    const calls: { maxReads?: number; channel?: string; token?: unknown }[] = [];
+    const onRequest = (req: { url(): string; postData(): string | null }) => {
+      if (req.url().endsWith('/api/gallery.get')) calls.push(JSON.parse(req.postData() ?? '{}'));
+    };
+    page.on('request', onRequest);
+    try {
+      await page.goto(`${s.origin}/#/feature/${feature}?token=${token}`);
+      const items = page.locator('[data-testid="gallery"] .gallery-item');
+      await expect.poll(() => items.count()).toBe(want.length);
+      const shown = await items.evaluateAll((els) => els.map((e) => {
+        const el = e as unknown as { dataset: { act: string; token: string }; querySelector(sel: string): { title: string } };
+        return { file: el.querySelector('a').title, act: Number(el.dataset.act), token: Number(el.dataset.token) };
+      }));
+      expect(shown).toEqual(want.map((w) => ({ file: w.file, act: w.act, token: w.token })));
+      expect(await page.locator('[data-testid="gallery-total"]').innerText()).toContain(`${want.length} photo`);
+      const top = calls.filter((c) => c.channel === 'feature-top');
+      expect(top.length).toBeGreaterThan(0);
+      expect(top.every((c) => c.token === token && typeof c.maxReads === 'number' && c.maxReads > 0)).toBe(true);
+      await s.allDecoded('[data-testid="gallery"] img');
+      await s.shot('features-07-patch-token');
+    } finally {
+      page.off('request', onRequest);
+    }
+  });
+
+  it('moves between tiles with the arrow keys, and Esc from the inspector comes back to the same scroll position', async () => {
+    // A short window: the page scrolls even with the demo's few photos.
+    await page.setViewportSize({ width: 1100, height: 520 });
+    try {
+      await page.goto(`${s.origin}/#/feature/${feature}?token=any`);
+      const links = page.locator('[data-testid="gallery"] .gallery-item a.gallery-tile');
+      await expect.poll(() => links.count()).toBeGreaterThan(1);
+      const rankOfFocus = () => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { closest(s: string): { getAttribute(a: string): string } | null } | null } })
+        .document.activeElement?.closest('li')?.getAttribute('data-rank') ?? null);
+      await links.first().focus();
+      await page.keyboard.press('ArrowRight');
+      await expect.poll(rankOfFocus).toBe('1');
+      await page.keyboard.press('ArrowLeft');
+      await expect.poll(rankOfFocus).toBe('0');
+      await page.keyboard.press('ArrowRight');
+      await expect.poll(rankOfFocus).toBe('1');
+      const main = page.locator('main#main');
+      const scrollTop = () => main.evaluate((el) => (el as unknown as { scrollTop: number }).scrollTop);
+      // Scrolled part way: the focused tile still on screen.
+      await main.evaluate((el) => {
+        const m = el as unknown as { scrollTop: number; scrollHeight: number; clientHeight: number };
+        m.scrollTop = Math.min(120, m.scrollHeight - m.clientHeight);
+      });
+      const before = await scrollTop();
+      expect(before).toBeGreaterThan(0);
+      const id = await links.nth(1).evaluate((a) => (a as unknown as { closest(s: string): { getAttribute(a: string): string } }).closest('li').getAttribute('data-image-id'));
+      await page.keyboard.press('Enter');
+      await page.waitForFunction((want) => location.hash.startsWith(`#/image/${want}?`), id);
+      await page.locator('[data-testid="walk-position"]').waitFor();
+      await page.keyboard.press('Escape');
+      await page.waitForFunction((want) => location.hash.startsWith(want), `#/feature/${feature}?`);
+      await expect.poll(() => links.count()).toBeGreaterThan(1);
+      await expect.poll(scrollTop).toBe(before);
+      await s.shot('features-08-back-from-inspector');
+    } finally {
+      await page.setViewportSize({ width: 1360, height: 860 });
+    }
+  });
+
   it('shows on the Quantiles tab the photos and values of `clipscope gallery --quantiles`, with their heat', async () => {
     await page.goto(`${s.origin}/#/feature/${feature}?token=any`);
     await page.getByRole('tab', { name: 'Quantiles' }).click();
@@ -242,6 +319,52 @@ describe.skipIf(!hasChromium)('features table and feature page in chromium (clip
     await page.goto(`${s.origin}/#/feature/${feature}?token=any`);
     await page.locator('[data-testid="gallery"] canvas.heat-canvas').first().waitFor();
     expect(await s.a11y()).toEqual([]);
+  });
+
+  it("reads ?layer= on the address `clipscope serve` prints (with its ?token=), and drops the token from it", async () => {
+    const bodies: { layer?: unknown }[] = [];
+    const onRequest = (req: { url(): string; postData(): string | null }) => {
+      if (req.url().endsWith('/api/features.search')) bodies.push(JSON.parse(req.postData() ?? '{}'));
+    };
+    page.on('request', onRequest);
+    try {
+      await page.goto(`${s.url}#/features?layer=2`);
+      await expect.poll(() => rows().count()).toBeGreaterThan(5);
+      expect(bodies.length).toBeGreaterThan(0);
+      expect(bodies.every((b) => b.layer === 2)).toBe(true);
+      expect(await page.evaluate(() => (globalThis as unknown as { location: { search: string } }).location.search)).toBe('');
+      expect(await page.evaluate(() => location.hash)).toBe('#/features?layer=2');
+    } finally {
+      page.off('request', onRequest);
+    }
+  });
+
+  it("says in the Similar features section alone that the SAE file is missing, and shows the rest of the page", async () => {
+    // A second configuration (layer 3) from a copy of the demo SAE, which then goes away (moved).
+    const sae = path.join(s.tmp, 'sae-copy', '10280.pt');
+    await mkdir(path.dirname(sae), { recursive: true });
+    await copyFile(path.join(ROOT, 'resources/demo/sae/2_resid/10280.pt'), sae);
+    await s.api('index.start', { model: path.join(ROOT, 'resources/demo/clip'), sae, layer: 3 });
+    await expect.poll(async () => {
+      const st = (await s.api('index.status')) as { job: { state: string; layer: number | null } | null };
+      return st.job?.layer === 3 ? st.job.state : null;
+    }, { timeout: 90_000 }).toBe('done');
+    await rename(sae, `${sae}.moved`);
+    s.expectUserError(/\/api\/feature\.similar$/);
+    try {
+      await page.goto(`${s.origin}/#/feature/${feature}?token=any&layer=3`);
+      const note = page.locator('[data-testid="similar-unavailable"]');
+      await note.waitFor();
+      expect(await note.innerText()).toContain("this library's SAE file is missing");
+      expect(await note.getAttribute('title')).toContain(sae);
+      // Only there: no alert anywhere, the gallery and the statistics are shown.
+      expect(await page.getByRole('alert').count()).toBe(0);
+      await expect.poll(() => page.locator('[data-testid="gallery"] .gallery-item').count()).toBeGreaterThan(0);
+      await page.locator('[data-testid="feature-stats"]').waitFor();
+      await s.shot('features-09-sae-missing');
+    } finally {
+      s.expectUserError(null);
+    }
   });
 
   it('had no page errors, console errors or failed requests', () => {

@@ -53,6 +53,8 @@ describe.skipIf(!hasChromium)('image inspector in chromium (clipscope serve, dem
   });
 
   it('shows the model crop with a 16 × 16 grid of patch buttons and a CLS button, CLS features first', async () => {
+    // The mouse stays where the demo button was: over the patch grid it would preview a patch.
+    await page.mouse.move(5, 400);
     await page.goto(`${s.origin}/#/image/${images[0]!.imageId}`);
     const grid = page.getByRole('grid');
     await grid.waitFor();

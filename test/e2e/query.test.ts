@@ -137,6 +137,31 @@ describe.skipIf(!hasChromium)('query view in chromium (clipscope serve, demo lib
     expect(await s.a11y()).toEqual([]);
   });
 
+  it('follows the cursors of bounded region calls of its channel, and reads the address `clipscope serve` prints with a layer', async () => {
+    const calls: { maxReads?: number; channel?: string; cursor?: string; layer?: unknown }[] = [];
+    const onRequest = (req: { url(): string; postData(): string | null }) => {
+      if (req.url().endsWith('/api/query.run')) calls.push(JSON.parse(req.postData() ?? '{}'));
+    };
+    page.on('request', onRequest);
+    try {
+      // The server's own address carries ?token=: the layer must still read as a number.
+      await page.goto(`${s.url}#/query?all=${feature}:${min}&region=${REGION}&layer=2`);
+      await expect.poll(shown).toEqual(want.map((h) => [idOf.get(h.file)!, h.score]));
+      expect(await page.evaluate(() => (globalThis as unknown as { location: { search: string } }).location.search)).toBe('');
+      const mine = calls.filter((c) => c.channel === 'query-results');
+      expect(mine.length).toBeGreaterThan(0);
+      expect(mine.every((c) => c.layer === 2 && typeof c.maxReads === 'number')).toBe(true);
+      // Without a region the query is answered whole: no bound, no cursor.
+      calls.length = 0;
+      await page.goto(`${s.url}#/query?all=${feature}&layer=2`);
+      await page.locator('[data-testid="query-results"] .query-item').first().waitFor();
+      expect(calls.filter((c) => c.channel === 'query-results').every((c) => c.maxReads === undefined && c.cursor === undefined)).toBe(true);
+      expect(await page.locator('[data-testid="query-total"]').innerText()).not.toContain('No results');
+    } finally {
+      page.off('request', onRequest);
+    }
+  });
+
   it('had no page errors, console errors or failed requests', () => {
     expect(s.problems).toEqual([]);
   });

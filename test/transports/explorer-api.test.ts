@@ -7,8 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppState, FeatureDetails, FeatureHeat, FeatureSearchResult, ImageDetails, SteerResult } from '../../common/contract/index.js';
 import { demoDir } from '../../main/engine/models/demo.js';
-import { runCli } from '../cli/run-cli.js';
-import { envelope, startTransports, valueOf, type Transports } from './harness.js';
+import { cliJson, envelope, startTransports, valueOf, type Transports } from './harness.js';
 
 let t: Transports;
 let db: string;
@@ -28,11 +27,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-const cli = async (args: string[]): Promise<unknown> => {
-  const r = await runCli([...args, '--db', db, '--json']);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout);
-};
+const cli = (args: string[]): Promise<unknown> => cliJson(db, args);
 
 describe('explorer methods', () => {
   it('features.search gives the statistics `clipscope features --json` prints, in the same order', async () => {

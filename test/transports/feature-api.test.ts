@@ -7,8 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppState, FeatureDetails, FeatureSearchResult, GalleryResult, ImageList } from '../../common/contract/index.js';
 import type { FeaturePreviews, FeatureSimilar, ImageSearch } from '../../common/contract/feature-schemas.js';
-import { runCli } from '../cli/run-cli.js';
-import { envelope, startTransports, valueOf, type Transports } from './harness.js';
+import { cliJson, envelope, startTransports, valueOf, type Transports } from './harness.js';
 
 let t: Transports;
 let db: string;
@@ -26,11 +25,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-const cli = async (args: string[]): Promise<unknown> => {
-  const r = await runCli([...args, '--db', db, '--json']);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout);
-};
+const cli = (args: string[]): Promise<unknown> => cliJson(db, args);
 
 describe('feature.similar', () => {
   it('equals `clipscope features similar --json`, and a second call reuses the decoder', async () => {

@@ -8,10 +8,12 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
+import { expect } from 'vitest';
 import type { ApiEvent, ApiResult, IndexStatus } from '../../common/contract/index.js';
 import { startEngineThread, type EngineClient } from '../../main/host/engine-client.js';
 import { createHttpApp, TOKEN_HEADER } from '../../main/transports/http.js';
 import { registerIpcHandlers, type IpcHandleRegistry } from '../../main/transports/ipc.js';
+import { runCli } from '../cli/run-cli.js';
 
 export class MemoryIpc implements IpcHandleRegistry {
   readonly handlers = new Map<string, (event: unknown, payload: unknown) => unknown>();
@@ -98,4 +100,11 @@ export const envelope = ({ status: _status, ...rest }: Reply): ApiResult<unknown
 export function valueOf<T>(r: Reply): T {
   if (!r.ok) throw new Error(`call failed: ${r.error.message}`);
   return r.value as T;
+}
+
+/** `clipscope ARGS --db DB --json`'s answer (the CLI the API's answers are compared with). */
+export async function cliJson(db: string, args: string[]): Promise<unknown> {
+  const r = await runCli([...args, '--db', db, '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
 }

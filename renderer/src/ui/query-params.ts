@@ -21,13 +21,16 @@ export interface QuerySearch {
 
 const TEXT_KEYS = ['all', 'any', 'not', 'region', 'tokens', 'folder', 'after', 'before'] as const;
 
-/** The router parses `all=12` as a number and `after=2020` too: every value back to its text. */
+/**
+ * The router parses `all=12` as a number and `after=2020` too: every value back to its text.
+ * Every key is named, undefined when absent or unreadable: the router keeps the raw value of a
+ * key the check leaves out (a `layer=22x` would reach the view as text and match no layer).
+ */
 export function querySearchOf(s: Record<string, unknown>, layer: number | undefined): QuerySearch {
-  const out: QuerySearch = {};
-  if (layer !== undefined) out.layer = layer;
+  const out: QuerySearch = { layer, sort: undefined };
   for (const k of TEXT_KEYS) {
     const v = s[k];
-    if ((typeof v === 'string' && v.trim() !== '') || typeof v === 'number') out[k] = String(v);
+    out[k] = (typeof v === 'string' && v.trim() !== '') || typeof v === 'number' ? String(v) : undefined;
   }
   if (s.sort === 'activation' || s.sort === 'date' || s.sort === 'date-asc') out.sort = s.sort;
   return out;

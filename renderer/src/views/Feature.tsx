@@ -2,16 +2,18 @@
  * "Photos that activate feature N": the gallery at a token, strongest first (as `clipscope
  * gallery`), or samples across its activation distribution (the Quantiles tab, as `clipscope
  * gallery --quantiles`); its statistics, label and similar features by decoder cosine; [ and ]
- * walk the features.
+ * walk the features. The Top tab is a virtualised grid loading pages as it nears its end; a
+ * patch token's gallery comes from bounded scans whose cursors it follows (ui/paging.ts).
  */
-import { useEffect, useMemo, useState, useSyncExternalStore, type FormEvent } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type CSSProperties, type FormEvent, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import { useInfiniteQuery, useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useVirtualizer } from '@tanstack/react-virtual';
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
 import { Tabs } from 'radix-ui';
 import { ChevronLeft, ChevronRight, Search, SlidersHorizontal } from 'lucide-react';
 import type { FeatureDetails, GalleryItem } from '../../../common/contract/explore-schemas.js';
 import type { LibraryInfo } from '../../../common/contract/library-schemas.js';
-import { engine, mediaUrl } from '../platform.js';
+import { engine, EngineCallError, errorText, mediaUrl } from '../platform.js';
 import { keys, useAppState } from '../queries.js';
 import { RequireLibrary } from '../shell/Frame.js';
 import { EmptyState, ErrorMessage, Stat, Tip } from '../ui/bits.js';
@@ -19,9 +21,19 @@ import { baseName, percent } from '../ui/format.js';
 import { HeatCanvas, HeatLegend, type TokenHeat } from '../ui/HeatTile.js';
 import { Histogram } from '../ui/Histogram.js';
 import { isTyping } from '../ui/hooks.js';
+import { FIRST_PAGE, isSuperseded, nextPageParam, scanFields, scrollParent } from '../ui/paging.js';
+import { abortable } from '../ui/walk.js';
 
 const route = getRouteApi('/feature/$id');
 const PAGE = 60;
+/** A patch token's gallery: one scan of this many photos (they arrive call by call), then the next. */
+const PATCH_PAGE = 1000;
+/** Photos per feature.heat call. */
+const HEAT_BLOCK = 60;
+const MIN_TILE = 150;
+const GAP = 12;
+/** The caption under each tile: its activation, token and the steering button. */
+const CAPTION = 34;
 const SIMILAR = 10;
 
 export function FeatureView() {
@@ -90,11 +102,18 @@ function Feature({ library }: { library: LibraryInfo }) {
     void navigate({ to: '/steer/$imageId', params: { imageId: String(it.imageId) }, search: { layer, tokens: it.token === 0 ? 'cls' : String(it.token), edits: `${feature}:=0` } });
 
   if (!config) {
+    const layers = library.configs.map((c) => c.layer);
     return (
       <div className="view-pad">
-        <EmptyState title="No results to show yet">
-          <p>Index the library first; feature galleries read the indexed results.</p>
-        </EmptyState>
+        {layers.length > 0 ? (
+          <EmptyState title={`No results at layer ${layer}`}>
+            <p>This library was indexed at layer {layers.join(', ')}. <Link to="/feature/$id" params={{ id }} search={{ token, layer: layers[0], view }}>Show layer {layers[0]}</Link></p>
+          </EmptyState>
+        ) : (
+          <EmptyState title="No results to show yet">
+            <p>Index the library first; feature galleries read the indexed results.</p>
+          </EmptyState>
+        )}
       </div>
     );
   }
@@ -196,43 +215,170 @@ function whereText(token: Token): string {
 }
 
 function TopGallery({ libraryFile, feature, token, layer, onSteer }: GalleryProps) {
+  // A patch token's gallery reads photos' latents one by one: bounded calls, cursor after cursor.
+  const patch = typeof token === 'number' && token !== 0;
+  const limit = patch ? PATCH_PAGE : PAGE;
   const gallery = useInfiniteQuery({
     queryKey: [...keys.lib, 'gallery', libraryFile, feature, token, layer ?? null],
-    queryFn: ({ pageParam }) => engine['gallery.get']({ feature, token, layer, limit: PAGE, offset: pageParam }),
-    initialPageParam: 0,
-    getNextPageParam: (last, pages) => (last.items.length < PAGE ? undefined : pages.length * PAGE),
+    queryFn: ({ pageParam, signal }) =>
+      abortable(engine['gallery.get']({ feature, token, layer, limit, offset: pageParam.offset, channel: 'feature-top', ...scanFields(patch, pageParam) }), signal),
+    initialPageParam: FIRST_PAGE,
+    getNextPageParam: (last, pages, lastParam, params) => nextPageParam(last, pages, lastParam, params, limit),
+    // Kept until the library changes (its queries are invalidated then): coming back from the
+    // inspector finds every page already loaded, at the same scroll position.
+    staleTime: Infinity,
   });
-  const items = gallery.data?.pages.flatMap((p) => p.items) ?? [];
-  const total = gallery.data?.pages[0]?.total;
-  // One feature.heat call per gallery page; one colour scale for the whole view.
-  const { heatById, heatMax } = useHeat(libraryFile, feature, layer, (gallery.data?.pages ?? []).map((p) => p.items.map((it) => it.imageId)));
+  const pages = gallery.data?.pages;
+  const items = useMemo(() => pages?.flatMap((p) => p.items) ?? [], [pages]);
+  const last = pages?.[pages.length - 1];
+  const total = last ? (last.cursor ? null : last.total) : undefined;
+  // One feature.heat call per block of photos; one colour scale for the whole view.
+  const blocks = useMemo(() => {
+    const out: number[][] = [];
+    for (let i = 0; i < items.length; i += HEAT_BLOCK) out.push(items.slice(i, i + HEAT_BLOCK).map((it) => it.imageId));
+    return out;
+  }, [items]);
+  const { heatById, heatMax } = useHeat(libraryFile, feature, layer, blocks);
+  const more = gallery.hasNextPage && !gallery.isFetching && !gallery.isError ? () => void gallery.fetchNextPage() : null;
+  const searching = gallery.isFetchingNextPage || (gallery.hasNextPage && items.length === 0);
+  const error = isSuperseded(gallery.error) ? null : gallery.error;
   return (
     <>
-      <ErrorMessage error={gallery.error} />
+      <ErrorMessage error={error} />
       {gallery.data && (
         <div className="row gallery-head">
-          <p className="muted small grow" data-testid="gallery-total">
-            {total === null ? `${items.length}+ photos` : `${total} ${total === 1 ? 'photo' : 'photos'}`} where it fires{whereText(token)}, strongest first. Values are SAE activations.
+          <p className="muted small grow" data-testid="gallery-total" aria-live="polite">
+            {total === null || total === undefined ? `${items.length}+ photos` : `${total} ${total === 1 ? 'photo' : 'photos'}`} where it fires{whereText(token)}, strongest first. Values are SAE activations.
+            {searching && patch && ' Reading more photos at this patch…'}
           </p>
           {items.length > 0 && <HeatLegend max={heatMax} what={LEGEND_TEXT} />}
         </div>
       )}
-      {gallery.data && items.length === 0 && (
+      {gallery.data && items.length === 0 && !gallery.hasNextPage && (
         <EmptyState title="This feature never fires here">
           <p>Try another token (any token finds more), or another feature.</p>
         </EmptyState>
       )}
-      <ol className="gallery" data-testid="gallery" onMouseLeave={() => setHovered(null)}>
-        {items.map((it, i) => (
-          <GalleryTile key={`${it.imageId}-${i}`} it={it} at={i} feature={feature} heat={heatById.get(it.imageId)} heatMax={heatMax} onSteer={onSteer} />
-        ))}
-      </ol>
-      {gallery.hasNextPage && (
-        <button type="button" className="btn" disabled={gallery.isFetchingNextPage} onClick={() => void gallery.fetchNextPage()}>
-          {gallery.isFetchingNextPage ? 'Loading…' : `Show ${PAGE} more`}
-        </button>
-      )}
+      <VirtualGallery
+        items={items}
+        total={total ?? null}
+        feature={feature}
+        scrollKey={`${libraryFile}\u0000${feature}\u0000${token}\u0000${layer ?? ''}`}
+        heatById={heatById}
+        heatMax={heatMax}
+        onSteer={onSteer}
+        more={more}
+      />
     </>
+  );
+}
+
+/** Where each gallery was scrolled to: Esc back from the inspector lands on the same photos. */
+const scrollPositions = new Map<string, number>();
+
+/**
+ * The gallery as a virtualised grid in the view's own scroll area: only the rows on screen (and
+ * a few around) are in the page; near its end it asks for the next photos (`more`).
+ */
+function VirtualGallery({ items, total, feature, scrollKey, heatById, heatMax, onSteer, more }: {
+  items: GalleryItem[]; total: number | null; feature: number; scrollKey: string; heatById: Map<number, TokenHeat>; heatMax: number;
+  onSteer: (it: GalleryItem) => void; more: (() => void) | null;
+}) {
+  const list = useRef<HTMLOListElement>(null);
+  const [scroller, setScroller] = useState<HTMLElement | null>(null);
+  const [width, setWidth] = useState(0);
+  // The list's offset in the scroll area (what is above it scrolls too).
+  const [margin, setMargin] = useState(0);
+  useLayoutEffect(() => {
+    const el = list.current;
+    if (!el) return;
+    const area = scrollParent(el);
+    setScroller(area);
+    const measure = () => {
+      setWidth(el.clientWidth);
+      if (area) setMargin(Math.round(el.getBoundingClientRect().top - area.getBoundingClientRect().top + area.scrollTop));
+    };
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    if (el.parentElement) ro.observe(el.parentElement);
+    return () => ro.disconnect();
+  }, []);
+  const columns = Math.max(1, Math.floor((width + GAP) / (MIN_TILE + GAP)));
+  const tile = width > 0 ? Math.floor((width - (columns - 1) * GAP) / columns) : MIN_TILE;
+  const rows = Math.ceil(items.length / columns);
+  const virtualizer = useVirtualizer({ count: rows, getScrollElement: () => scroller, estimateSize: () => tile + CAPTION + GAP, overscan: 2, scrollMargin: margin });
+  useEffect(() => virtualizer.measure(), [tile, virtualizer]);
+  const virtualRows = virtualizer.getVirtualItems();
+  const lastRow = virtualRows[virtualRows.length - 1]?.index ?? -1;
+  useEffect(() => {
+    // An answer without photos (a scan on its way) asks again at once; else only near the end.
+    if (more && (rows === 0 || lastRow >= rows - 3)) more();
+  }, [more, lastRow, rows]);
+
+  // Back from the inspector: the same place in the same gallery; another gallery starts at its top.
+  const restored = useRef<string | null>(null);
+  useEffect(() => {
+    if (!scroller || width === 0 || restored.current === scrollKey) return;
+    restored.current = scrollKey;
+    scroller.scrollTop = scrollPositions.get(scrollKey) ?? 0;
+  }, [scroller, width, scrollKey]);
+  useEffect(() => {
+    if (!scroller) return;
+    const onScroll = () => {
+      // Not once the gallery has left the page (the next view's layout scrolls the same area).
+      if (restored.current === scrollKey && list.current?.isConnected) scrollPositions.set(scrollKey, scroller.scrollTop);
+    };
+    scroller.addEventListener('scroll', onScroll, { passive: true });
+    return () => scroller.removeEventListener('scroll', onScroll);
+  }, [scroller, scrollKey]);
+
+  const focusRank = (i: number) => {
+    const link = () => list.current?.querySelector<HTMLElement>(`li[data-rank="${i}"] a.gallery-tile`);
+    virtualizer.scrollToIndex(Math.floor(i / columns), { align: 'auto' });
+    // A tile of a row not drawn yet is there after the next frame.
+    if (link()) link()!.focus();
+    else requestAnimationFrame(() => link()?.focus());
+  };
+  const onKeyDown = (e: ReactKeyboardEvent<HTMLOListElement>) => {
+    const target = e.target as HTMLElement;
+    if (!target.matches('a.gallery-tile') || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    const i = Number(target.closest('li')?.getAttribute('data-rank'));
+    const to = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : e.key === 'ArrowDown' ? i + columns : e.key === 'ArrowUp' ? i - columns : null;
+    if (to === null || !Number.isInteger(i)) return;
+    e.preventDefault();
+    if (to >= 0 && to < items.length) focusRank(to);
+  };
+
+  return (
+    <ol
+      ref={list}
+      className="gallery-grid"
+      data-testid="gallery"
+      aria-label={`Photos where feature ${feature} fires, strongest first; arrow keys move, Enter opens`}
+      style={{ height: virtualizer.getTotalSize() }}
+      onMouseLeave={() => setHovered(null)}
+      onKeyDown={onKeyDown}
+    >
+      {virtualRows.flatMap((row) =>
+        items.slice(row.index * columns, row.index * columns + columns).map((it, c) => {
+          const at = row.index * columns + c;
+          return (
+            <GalleryTile
+              key={`${it.imageId}-${at}`}
+              it={it}
+              at={at}
+              setSize={total ?? undefined}
+              feature={feature}
+              heat={heatById.get(it.imageId)}
+              heatMax={heatMax}
+              onSteer={onSteer}
+              style={{ width: tile, height: tile + CAPTION, transform: `translate(${c * (tile + GAP)}px, ${row.start - margin}px)` }}
+            />
+          );
+        }),
+      )}
+    </ol>
   );
 }
 
@@ -246,7 +392,7 @@ function QuantileGallery({ libraryFile, feature, token, layer, onSteer, onToken 
   const sampled = token === 'cls' || token === 'any' || token === 0;
   const q = useQuery({
     queryKey: [...keys.lib, 'gallery.quantiles', libraryFile, feature, token, layer ?? null],
-    queryFn: () => engine['gallery.get']({ feature, token, layer, limit: 0, quantiles: QUANTILES, perQuantile: PER_QUANTILE }),
+    queryFn: ({ signal }) => abortable(engine['gallery.get']({ feature, token, layer, limit: 0, quantiles: QUANTILES, perQuantile: PER_QUANTILE, channel: 'feature-quantiles' }), signal),
     enabled: sampled,
   });
   const bands = q.data?.quantiles ?? [];
@@ -266,7 +412,7 @@ function QuantileGallery({ libraryFile, feature, token, layer, onSteer, onToken 
   const total = q.data?.total ?? 0;
   return (
     <>
-      <ErrorMessage error={q.error} />
+      <ErrorMessage error={isSuperseded(q.error) ? null : q.error} />
       {q.data && (
         <div className="row gallery-head">
           <p className="muted small grow" data-testid="quantiles-total">
@@ -309,9 +455,24 @@ function QuantileGallery({ libraryFile, feature, token, layer, onSteer, onToken 
 }
 
 /** A photo with the feature's heat over its patch grid, its activation and a steering shortcut; `at`: its rank in the gallery. */
-function GalleryTile({ it, at, feature, heat, heatMax, onSteer }: { it: GalleryItem; at: number; feature: number; heat: TokenHeat | undefined; heatMax: number; onSteer: (it: GalleryItem) => void }) {
+function GalleryTile({ it, at, feature, heat, heatMax, onSteer, style, setSize }: {
+  it: GalleryItem; at: number; feature: number; heat: TokenHeat | undefined; heatMax: number; onSteer: (it: GalleryItem) => void;
+  /** Its place in a virtualised grid. */
+  style?: CSSProperties;
+  /** The gallery's length, when known (a virtualised list has only some of its items in the page). */
+  setSize?: number;
+}) {
   return (
-    <li className="gallery-item" data-image-id={it.imageId} data-act={it.act} data-token={it.token} data-rank={at} onMouseEnter={() => setHovered(it.act)}>
+    <li
+      className="gallery-item"
+      data-image-id={it.imageId}
+      data-act={it.act}
+      data-token={it.token}
+      data-rank={at}
+      onMouseEnter={() => setHovered(it.act)}
+      style={style}
+      {...(style ? { 'aria-posinset': at + 1, 'aria-setsize': setSize ?? -1 } : {})}
+    >
       <Link to="/image/$imageId" params={{ imageId: String(it.imageId) }} search={(s) => ({ layer: s.layer, from: `feature:${feature}:${s.token ?? 'cls'}`, at })} className="tile gallery-tile" title={it.file} onFocus={() => setHovered(it.act)}>
         <img src={mediaUrl('thumb', it.imageId)} alt={baseName(it.file)} loading="lazy" decoding="async" draggable={false} />
         {heat && heatMax > 0 && <HeatCanvas heat={heat} scale={heatMax} label={`Heat of feature ${feature} on ${baseName(it.file)}`} />}
@@ -349,7 +510,7 @@ function SimilarFeatures({ libraryFile, feature, token, layer, view }: { library
         </Tip>
       </div>
       {similar.isPending && <p className="muted small">Reading the SAE's decoder…</p>}
-      <ErrorMessage error={similar.error} />
+      {similar.error && <SimilarUnavailable error={similar.error} />}
       {similar.data && (
         <ol className="similar-list" data-testid="similar-features">
           {similar.data.map((s) => (
@@ -363,6 +524,21 @@ function SimilarFeatures({ libraryFile, feature, token, layer, view }: { library
         </ol>
       )}
     </section>
+  );
+}
+
+/**
+ * Why there is no list: a few words in this section only (the rest of the page reads the
+ * library, not the SAE file), the engine's whole message on hover.
+ */
+function SimilarUnavailable({ error }: { error: unknown }) {
+  const missing = error instanceof EngineCallError && error.code === 'not-found';
+  return (
+    <p className="muted small" data-testid="similar-unavailable" title={errorText(error)}>
+      {missing
+        ? "Not available: this library's SAE file is missing (moved or deleted?), and similar features are read from its decoder."
+        : `Not available: ${errorText(error)}`}
+    </p>
   );
 }
 

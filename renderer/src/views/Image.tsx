@@ -4,7 +4,7 @@
  * the per-token reconstruction error, the pooled features and the photo's metrics. All state that
  * matters lives in the URL (`#/image/<id>?token=&feature=&overlay=&tab=`).
  */
-import { memo, useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type ReactNode } from 'react';
+import { memo, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type ReactNode } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { getRouteApi, Link, useNavigate, useRouter } from '@tanstack/react-router';
 import { Tabs } from 'radix-ui';
@@ -122,7 +122,9 @@ function Inspector({ library }: { library: LibraryInfo }) {
       </div>
     );
   }
-  const d = details.data;
+  // The body (256 patch buttons, feature lists, the crop) renders as a background update that
+  // React splits into short slices, so arriving details never block input.
+  const d = useDeferredValue(details.data);
   const layers = [...new Set(library.configs.map((c) => c.layer))].sort((a, b) => a - b);
   return (
     <div className="view-pad inspector">

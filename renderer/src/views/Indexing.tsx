@@ -1,5 +1,6 @@
 /** Indexing: start (model + SAE), progress, pause / resume / cancel, the summary and the failures. */
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Progress } from 'radix-ui';
 import { Pause, Play, Square, Zap } from 'lucide-react';
@@ -226,14 +227,14 @@ function StartForm({ library, status }: { library: LibraryInfo; status: IndexSta
 function Failures() {
   const [filter, setFilter] = useState('');
   const failures = useFailures();
-  const list = failures.data ?? [];
+  const list = useMemo(() => failures.data ?? [], [failures.data]);
   const shown = useMemo(() => {
     const q = filter.trim().toLowerCase();
     return q ? list.filter((f) => f.file.toLowerCase().includes(q) || f.error.toLowerCase().includes(q)) : list;
   }, [list, filter]);
+  const text = useMemo(() => shown.map((f) => `${f.file}\t${f.error}`).join('\n'), [shown]);
   if (failures.error) return <ErrorMessage error={failures.error} title="The failed files could not be listed." />;
   if (list.length === 0) return null;
-  const text = shown.map((f) => `${f.file}\t${f.error}`).join('\n');
   return (
     <div className="failures" data-testid="failures">
       <div className="job-line">
@@ -243,15 +244,31 @@ function Failures() {
         <CopyButton text={text} label="Copy list" />
       </div>
       <input type="search" className="filter" placeholder="Filter by file or reason" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label="Filter failed files" />
-      <ul className="list failure-list">
-        {shown.slice(0, 500).map((f) => (
-          <li key={f.file} className="failure">
-            <div className="path small" title={f.file}>{f.file}</div>
-            <div className="text-error small">{f.error}</div>
-          </li>
-        ))}
-        {shown.length > 500 && <li className="muted small">…and {shown.length - 500} more: filter to find one, or copy the whole list.</li>}
-        {shown.length === 0 && <li className="muted small">No failed file matches "{filter}".</li>}
+      <FailureList shown={shown} filter={filter} />
+    </div>
+  );
+}
+
+/**
+ * The failed files in their scrolling box, virtualised: a run can fail on thousands of files, and
+ * only the dozen rows in view are in the page (rows may wrap: each is measured once drawn).
+ */
+function FailureList({ shown, filter }: { shown: { file: string; error: string }[]; filter: string }) {
+  const box = useRef<HTMLDivElement>(null);
+  const rows = useVirtualizer({ count: shown.length, getScrollElement: () => box.current, estimateSize: () => 44, overscan: 6, useFlushSync: false });
+  if (shown.length === 0) return <p className="muted small">No failed file matches "{filter}".</p>;
+  return (
+    <div className="failure-list" ref={box}>
+      <ul className="list" style={{ position: 'relative', height: rows.getTotalSize() }}>
+        {rows.getVirtualItems().map((r) => {
+          const f = shown[r.index]!;
+          return (
+            <li key={f.file} ref={rows.measureElement} data-index={r.index} className="failure" style={{ position: 'absolute', top: 0, left: 0, right: 0, transform: `translateY(${r.start}px)` }}>
+              <div className="path small" title={f.file}>{f.file}</div>
+              <div className="text-error small">{f.error}</div>
+            </li>
+          );
+        })}
       </ul>
     </div>
   );

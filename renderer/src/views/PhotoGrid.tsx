@@ -3,10 +3,11 @@
  * thumbnail's centre square, so `object-fit: cover` shows what the model saw). Rows outside the
  * viewport are not in the DOM; pages of 200 ids are fetched as rows come into view.
  */
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { Link } from '@tanstack/react-router';
+import { useRouter } from '@tanstack/react-router';
+import type { ImageList } from '../../../common/contract/explore-schemas.js';
 import { engine, mediaUrl } from '../platform.js';
 import { keys, useFailures } from '../queries.js';
 import { ErrorMessage, EmptyState } from '../ui/bits.js';
@@ -49,6 +50,8 @@ export function PhotoGrid({ libraryFile, folder, expected }: { libraryFile: stri
     getScrollElement: () => scroller.current,
     estimateSize: () => tile + GAP,
     overscan: 3,
+    // Rows entering on scroll render with React's normal scheduling, not inside the scroll event.
+    useFlushSync: false,
   });
   useEffect(() => virtualizer.measure(), [tile, virtualizer]);
 
@@ -65,15 +68,16 @@ export function PhotoGrid({ libraryFile, folder, expected }: { libraryFile: stri
           <div className="grid-caption muted small">{count(total, 'photo')}</div>
           <div className="grid-inner" style={{ height: virtualizer.getTotalSize() }} role="list" aria-label="Photos">
             {virtualizer.getVirtualItems().map((row) => (
-              <div
+              <Row
                 key={row.key}
-                className="grid-row"
-                style={{ transform: `translateY(${row.start}px)`, height: tile, gap: GAP, paddingInline: GAP }}
-              >
-                {Array.from({ length: Math.min(columns, total - row.index * columns) }, (_, c) => (
-                  <Tile key={c} index={row.index * columns + c} size={tile} libraryFile={libraryFile} folder={folder} failed={failed} />
-                ))}
-              </div>
+                start={row.start}
+                first={row.index * columns}
+                n={Math.min(columns, total - row.index * columns)}
+                tile={tile}
+                libraryFile={libraryFile}
+                folder={folder}
+                failed={failed}
+              />
             ))}
           </div>
         </>
@@ -82,17 +86,46 @@ export function PhotoGrid({ libraryFile, folder, expected }: { libraryFile: stri
   );
 }
 
-interface TileProps {
-  index: number;
-  size: number;
+interface RowProps {
+  start: number;
+  /** The row's first photo, 0-based in the grid. */
+  first: number;
+  n: number;
+  tile: number;
   libraryFile: string;
   folder: string | undefined;
   failed: Map<string, string>;
 }
 
-function Tile({ index, size, libraryFile, folder, failed: failures }: TileProps) {
-  const page = usePage(libraryFile, folder, Math.floor(index / PAGE));
-  const item = page.data?.items[index % PAGE];
+/**
+ * One row of tiles: its page(s) of ids are read here (a row can straddle two pages), so a tile
+ * holds no query of its own, and a row whose props did not change is not rendered again.
+ */
+const Row = memo(function Row({ start, first, n, tile, libraryFile, folder, failed }: RowProps) {
+  const a = usePage(libraryFile, folder, Math.floor(first / PAGE));
+  const b = usePage(libraryFile, folder, Math.floor((first + n - 1) / PAGE));
+  const item = (i: number) => (Math.floor(i / PAGE) === Math.floor(first / PAGE) ? a.data : b.data)?.items[i % PAGE];
+  return (
+    <div className="grid-row" style={{ transform: `translateY(${start}px)`, height: tile, gap: GAP, paddingInline: GAP }}>
+      {Array.from({ length: n }, (_, c) => (
+        <Tile key={c} index={first + c} item={item(first + c)} size={tile} folder={folder} failed={failed} />
+      ))}
+    </div>
+  );
+});
+
+type Item = ImageList['items'][number];
+
+interface TileProps {
+  index: number;
+  item: Item | undefined;
+  size: number;
+  folder: string | undefined;
+  failed: Map<string, string>;
+}
+
+const Tile = memo(function Tile({ index, item, size, folder, failed: failures }: TileProps) {
+  const router = useRouter();
   const [failed, setFailed] = useState(false);
   if (!item) return <div className="tile tile-loading" style={{ width: size, height: size }} role="listitem" />;
   const name = baseName(item.file);
@@ -108,12 +141,22 @@ function Tile({ index, size, libraryFile, folder, failed: failures }: TileProps)
       </div>
     );
   }
+  // A plain link rather than the router's <Link>: a tile need not follow the router's state (each
+  // <Link> re-renders on every navigation), and thousands of them pass by while scrolling.
+  const to = {
+    to: '/image/$imageId' as const,
+    params: { imageId: String(item.imageId) },
+    // The inspector walks the grid in this order (ui/walk.ts).
+    search: { from: folder ? `library:${folder}` : 'library', at: index },
+  };
   return (
-    <Link
-      to="/image/$imageId"
-      params={{ imageId: String(item.imageId) }}
-      // The inspector walks the grid in this order (ui/walk.ts).
-      search={{ from: folder ? `library:${folder}` : 'library', at: index }}
+    <a
+      href={router.history.createHref(router.buildLocation(to).href)}
+      onClick={(e) => {
+        if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+        e.preventDefault();
+        void router.navigate(to);
+      }}
       className="tile"
       style={{ width: size, height: size }}
       role="listitem"
@@ -129,6 +172,6 @@ function Tile({ index, size, libraryFile, folder, failed: failures }: TileProps)
         <img src={mediaUrl('thumb', item.imageId)} alt={name} loading="lazy" decoding="async" draggable={false} onError={() => setFailed(true)} />
       )}
       <span className="tile-name">{name}</span>
-    </Link>
+    </a>
   );
-}
+});

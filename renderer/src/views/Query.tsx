@@ -3,7 +3,8 @@
  * photos by the features that fire on them, as `clipscope query` finds them. The URL is the
  * state, in the CLI's own grammar; the builder edits it and the results follow it (a new query
  * drops the answer of the one before). Results are a virtualised grid of tiles with their score;
- * each opens the inspector with these results as its walk order.
+ * each opens the inspector with these results as its walk order. A region query reads photos'
+ * latents: bounded calls whose cursors the grid follows as it nears its end (ui/paging.ts).
  */
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type ReactNode } from 'react';
 import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
@@ -23,10 +24,13 @@ import { FeaturePicker } from '../ui/FeaturePicker.js';
 import { querySearchOfRoute, querySearchText, requestOf, type QueryRouteSearch, type QuerySearch } from '../ui/query-params.js';
 import { checkedRegion, describeRegion, type Region } from '../ui/region.js';
 import { RegionPicker } from '../ui/RegionPicker.js';
+import { FIRST_PAGE, isSuperseded, nextPageParam, scanFields } from '../ui/paging.js';
 import { abortable } from '../ui/walk.js';
 
 const route = getRouteApi('/query');
 const PAGE = 60;
+/** A region query's page: one scan of this many photos (they arrive call by call), then the next. */
+const REGION_PAGE = 300;
 const MIN_TILE = 150;
 const GAP = 10;
 const CAPTION = 24;
@@ -95,9 +99,15 @@ function Query({ library }: { library: LibraryInfo }) {
   if (!config) {
     return (
       <div className="view-pad">
-        <EmptyState title="No results to query yet">
-          <p>Index the library first; queries read the indexed features of each photo.</p>
-        </EmptyState>
+        {layers.length > 0 ? (
+          <EmptyState title={`No results at layer ${search.layer}`}>
+            <p>This library was indexed at layer {layers.join(', ')}. <button type="button" className="btn btn-small" onClick={() => set({ layer: layers[0] })}>Query layer {layers[0]}</button></p>
+          </EmptyState>
+        ) : (
+          <EmptyState title="No results to query yet">
+            <p>Index the library first; queries read the indexed features of each photo.</p>
+          </EmptyState>
+        )}
       </div>
     );
   }
@@ -289,15 +299,27 @@ function describeTerms(list: QueryTermText[]): string {
 function Results({ library, search, request, problems, groups }: {
   library: LibraryInfo; search: QuerySearch; request: ReturnType<typeof requestOf>['request']; problems: string[]; groups: Record<Group, QueryTermText[]>;
 }) {
+  // A region reads photos' latents one by one: bounded calls, cursor after cursor.
+  const region = Boolean(request?.regions?.length || request?.tokens?.length);
+  const limit = region ? REGION_PAGE : PAGE;
   const results = useInfiniteQuery({
     queryKey: [...keys.lib, 'query.run', library.file, request],
-    queryFn: ({ pageParam, signal }) => abortable(engine['query.run']({ ...request!, limit: PAGE, offset: pageParam }), signal),
-    initialPageParam: 0,
-    getNextPageParam: (last, pages) => (last.items.length < PAGE ? undefined : pages.length * PAGE),
+    queryFn: ({ pageParam, signal }) =>
+      abortable(engine['query.run']({ ...request!, limit, offset: pageParam.offset, channel: 'query-results', ...scanFields(region, pageParam) }), signal),
+    initialPageParam: FIRST_PAGE,
+    getNextPageParam: (last, pages, lastParam, params) => nextPageParam(last, pages, lastParam, params, limit),
     enabled: request !== null,
   });
   const items = useMemo(() => results.data?.pages.flatMap((p) => p.items) ?? [], [results.data]);
-  const total = results.data?.pages[0]?.total;
+  const pages = results.data?.pages;
+  const last = pages?.[pages.length - 1];
+  const total = last ? (last.cursor ? null : last.total) : undefined;
+  // A scan's answers may hold no photo yet: go on at once until some come (or it ends).
+  const scanning = results.hasNextPage && items.length === 0;
+  useEffect(() => {
+    if (scanning && !results.isFetching && !results.isError) void results.fetchNextPage();
+  }, [scanning, results.isFetching, results.isError, results.fetchNextPage]);
+  const error = isSuperseded(results.error) ? null : results.error;
   const from = `query:${querySearchText(search)}`;
   const sentence: ReactNode[] = [];
   if (groups.all.length) sentence.push(`all of ${describeTerms(groups.all)}`);
@@ -309,7 +331,7 @@ function Results({ library, search, request, problems, groups }: {
       {problems.map((p) => (
         <p key={p} className="message message-error" role="alert">This address has a parameter the query cannot read — {p}</p>
       ))}
-      <ErrorMessage error={results.error} title="The query failed." />
+      <ErrorMessage error={error} title="The query failed." />
       {request === null && problems.length === 0 && (
         <EmptyState icon={<SearchX size={28} />} title="Build a query">
           <p>Add a feature on the left: "all of" for features that must all fire, "any of" for alternatives, "none of" to exclude.</p>
@@ -319,24 +341,24 @@ function Results({ library, search, request, problems, groups }: {
       {request !== null && (
         <div className="row query-summary">
           <p className="small grow" data-testid="query-total" data-total={total ?? ''} aria-live="polite">
-            {results.isPending || total === undefined ? 'Searching…' : total === null ? `At least ${items.length} photos` : `${total.toLocaleString()} ${total === 1 ? 'photo' : 'photos'}`}
+            {results.isPending || total === undefined || (scanning && !results.isError) ? 'Searching…' : total === null ? `At least ${items.length} photos` : `${total.toLocaleString()} ${total === 1 ? 'photo' : 'photos'}`}
             {!results.isPending && ` with ${sentence.join('; ')}`}
             {request.regions?.length ? `, within ${request.regions.map((r) => describeRegion(r)).join(' or ')}` : ''}
-            {results.isFetching && !results.isPending ? ' · updating…' : ''}
+            {results.isFetching && !results.isPending ? (region ? ' · reading more photos…' : ' · updating…') : ''}
           </p>
           <Tip content="Score: the sum of the activations of the matching 'all of' and 'any of' features, each at its strongest token (within the region when one is chosen). SAE activations have no unit.">
             <span className="muted small dotted" tabIndex={0}>What is the score?</span>
           </Tip>
         </div>
       )}
-      {results.data && items.length === 0 && <NoMatches search={search} groups={groups} />}
+      {results.data && items.length === 0 && !results.hasNextPage && <NoMatches search={search} groups={groups} />}
       {items.length > 0 && (
         <ResultGrid
           items={items}
           scrollKey={JSON.stringify(request)}
           from={from}
           layer={search.layer}
-          more={results.hasNextPage && !results.isFetchingNextPage ? () => void results.fetchNextPage() : null}
+          more={results.hasNextPage && !results.isFetching && !results.isError ? () => void results.fetchNextPage() : null}
         />
       )}
     </section>
