@@ -151,9 +151,24 @@ function Steer({ library }: { library: LibraryInfo }) {
     queryKey: [...keys.lib, 'steer', library.file, request],
     queryFn: async () => ({
       key: requestKey,
-      result: await engine['steer.preview']({ imageId: request.id, sets: [toApiEdits(request.edits, request.tokens)], neighbours: NEIGHBOURS, layer: request.layer ?? undefined }),
+      result: await engine['steer.preview']({ imageId: request.id, sets: [toApiEdits(request.edits, request.tokens)], neighbours: NEIGHBOURS, layer: request.layer ?? undefined, later: false }),
     }),
     enabled: valid && search.edits !== undefined,
+    placeholderData: keepPreviousData,
+    staleTime: Infinity,
+  });
+  // The later layers' report encodes the edited stream with their SAEs: up to seconds on the full
+  // model when every token is edited. Asked for on its own, so the cosine and the neighbours follow
+  // the slider at the tail's speed and the report catches up.
+  const laterRequest = useDebounced(request, 500);
+  const laterRequestKey = `${laterRequest.id}|${formatTokens(laterRequest.tokens)}|${formatEdits(laterRequest.edits)}`;
+  const laterLayers = useQuery({
+    queryKey: [...keys.lib, 'steer-later', library.file, laterRequest],
+    queryFn: async () => {
+      const r = await engine['steer.preview']({ imageId: laterRequest.id, sets: [toApiEdits(laterRequest.edits, laterRequest.tokens)], neighbours: 0, layer: laterRequest.layer ?? undefined, later: true });
+      return { key: laterRequestKey, later: r.results[0]?.later ?? [] };
+    },
+    enabled: valid && search.edits !== undefined && library.configs.length > 1,
     placeholderData: keepPreviousData,
     staleTime: Infinity,
   });
@@ -295,9 +310,9 @@ function Steer({ library }: { library: LibraryInfo }) {
             )}
             {result && <NeighbourLists before={result.before} after={r0?.after ?? []} />}
           </section>
-          {r0?.later && r0.later.length > 0 && (
-            <section className="card" aria-label="Features at later layers" data-testid="steer-later" data-for={shownKey ?? ''}>
-              <LaterLayers later={r0.later} libraryFile={library.file} />
+          {laterLayers.data && laterLayers.data.later.length > 0 && (
+            <section className="card" aria-label="Features at later layers" data-testid="steer-later" data-for={laterLayers.data.key}>
+              <LaterLayers later={laterLayers.data.later} libraryFile={library.file} />
             </section>
           )}
         </div>
