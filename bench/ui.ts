@@ -12,8 +12,9 @@
  *   - opening the inspector (a gallery tile's click); the features table's first screen;
  *   - a 3-feature query (#/query?all=...), and the same and a 2-feature AND in a quarter of the
  *     grid as query.run calls from the page;
- *   - scrolling a gallery (pressing "more") and the library's photo grid to their end: the most
- *     <img> elements in the page at once (target < 400);
+ *   - scrolling a gallery (its virtualised Top tab, loading pages near its end; up to
+ *     --scroll-items photos) and the library's photo grid to their end: the most <img> elements
+ *     in the page at once (target < 400);
  *   - the longest main-thread task (PerformanceObserver 'longtask') and long animation frame's
  *     blocking time during each scenario, and while an index job runs (a copy of the library, a
  *     folder of real and broken photos, the small test model).
@@ -25,9 +26,10 @@
  *
  * Options: --images N (default 100000), --repeats N (default 3), --scroll-items N (gallery items
  * to load while scrolling, default 3000), --no-index (skip the index job: no 4 GB copy),
- * --out FILE (default bench/.work/ui-results.json).
+ * --out FILE (default bench/.work/ui-results.json), --renderer DIR (a renderer build whose script
+ * the page runs instead of out/renderer's: e.g. an earlier commit's, for a before / after pair).
  */
-import { copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -44,6 +46,9 @@ const { values: opt } = parseArgs({
     'no-index': { type: 'boolean', default: false },
     // Where to write the results (default bench/.work/ui-results.json): a before / after pair.
     out: { type: 'string' },
+    // A renderer build (its index.html's folder, e.g. of an earlier commit) whose script the page
+    // runs in place of out/renderer's: a before / after pair on one machine state.
+    renderer: { type: 'string' },
   },
 });
 const N = Number(opt.images);
@@ -59,7 +64,19 @@ const TEST_SAE = path.join(ROOT, 'test/fixtures/saes/clipscope-gelu/2_resid/1000
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
+/** --renderer's script (the one .js of its assets/), or undefined: the built bundle. */
+function rendererScript(): string | undefined {
+  if (!opt.renderer) return undefined;
+  const dir = path.join(path.resolve(opt.renderer), 'assets');
+  const js = readdirSync(dir).filter((f) => f.endsWith('.js'));
+  if (js.length !== 1) throw new Error(`--renderer: expected one script in ${dir}, found ${js.length}`);
+  return readFileSync(path.join(dir, js[0]!), 'utf8');
+}
+const SCRIPT = rendererScript();
+
 interface Longest { task: number; loaf: number }
+/** A list scrolled to its end: items reached, its length when the page knew it, the most <img> at once. */
+interface Scrolled { items: number; total: number | null; maxImgs: number; seconds: number; longest: Longest }
 interface Measured { data: number | null; image: number | null; failed: string | null; longest: Longest }
 interface Row { data: number[]; image: number[]; task: number[]; loaf: number[]; notes: Set<string>; target: string }
 
@@ -81,7 +98,9 @@ const fmt = (v: number | null | undefined): string => (v === null || v === undef
 // The page's helpers (bench/lib/page-probe.ts), typed for the callbacks below.
 interface Probe {
   measure(a: { action: { kind: 'none' } | { kind: 'hash'; hash: string } | { kind: 'click'; selector: string }; data: string; image?: string; fail?: string; timeoutMs: number }): Promise<Measured>;
-  scrollToEnd(a: { item: string; more?: string; scroller?: string; maxItems?: number; timeoutMs: number }): Promise<{ items: number; maxImgs: number; seconds: number; longest: Longest }>;
+  scrollToEnd(a: {
+    item: string; more?: string; scroller?: string; scrollParentOf?: string; rank?: string; setSize?: string; maxItems?: number; settleFrames?: number; timeoutMs: number;
+  }): Promise<Scrolled>;
   since(t0: number): Longest;
   now(): number;
 }
@@ -160,14 +179,17 @@ async function readScenarios(s: Served, frequent: number[], three: number[][]): 
   }
 }
 
-const scroll: Record<string, { items: number; maxImgs: number; seconds: number; longest: Longest }> = {};
+const scroll: Record<string, Scrolled> = {};
 
 async function scrollScenarios(s: Served, frequent: number[]): Promise<void> {
   const page = await s.page(`#/feature/${frequent[0]}?token=any&layer=${LAYER}`);
   await measure(page, { action: { kind: 'none' }, data: '[data-testid="gallery"] li', timeoutMs: TIMEOUT });
-  log('scrolling a gallery ("more" pages)...');
+  log('scrolling a gallery (the Top tab loads pages as it nears its end)...');
+  // The grid is virtualised in the view's scroll area: its tiles carry their rank and, once the
+  // last page says it, the gallery's length (aria-setsize). Up to --scroll-items photos.
   scroll['feature gallery (token any)'] = await page.evaluate((max) => window.__bench.scrollToEnd({
-    item: '[data-testid="gallery"] li', more: '.feature-main > button.btn', maxItems: max, timeoutMs: 120_000,
+    item: '[data-testid="gallery"] li', scrollParentOf: '[data-testid="gallery"]', rank: 'data-rank', setSize: 'aria-setsize',
+    maxItems: max, settleFrames: 600, timeoutMs: 180_000,
   }), SCROLL_ITEMS);
   await page.context().close();
   const lib = await s.page('#/library');
@@ -177,7 +199,7 @@ async function scrollScenarios(s: Served, frequent: number[]): Promise<void> {
     item: '[data-testid="photo-grid"] [role="listitem"]', scroller: '[data-testid="photo-grid"]', timeoutMs: 120_000,
   }));
   await lib.context().close();
-  for (const [k, v] of Object.entries(scroll)) log(`  ${k}: ${v.items} items, max ${v.maxImgs} <img>, longest task ${v.longest.task.toFixed(0)} ms`);
+  for (const [k, v] of Object.entries(scroll)) log(`  ${k}: ${v.items}${v.total ? ` of ${v.total}` : ''} items, max ${v.maxImgs} <img>, longest task ${v.longest.task.toFixed(0)} ms`);
 }
 
 let indexJob: { seconds: number; images: number; failed: number; longest: Longest; state: string } | null = null;
@@ -191,7 +213,7 @@ async function indexScenario(db: string, env: Record<string, string>): Promise<v
   try {
     for (let i = 0; i < 200; i++) linkSync(path.join(WORK, 'ui-photos-distinct', `photo-${i}.jpg`), path.join(photos, `new-${i}.jpg`));
     for (let i = 0; i < 1000; i++) writeFileSync(path.join(photos, `broken-${String(i).padStart(4, '0')}.jpg`), `not a photo ${i}\n`);
-    const s = await serve(copy, env);
+    const s = await serve(copy, env, { script: SCRIPT });
     try {
       const page = await s.page('#/library');
       await measure(page, { action: { kind: 'none' }, data: '[data-testid="photo-grid"] [data-image-id]', timeoutMs: TIMEOUT });
@@ -231,7 +253,7 @@ function q(xs: number[], p: number): number {
 }
 
 function report(): string {
-  const out = ['', `UI benchmark: ${N.toLocaleString()} images, chromium headless, ${REPEATS} repeats (p50 / max)`, ''];
+  const out = ['', `UI benchmark: ${N.toLocaleString()} images, chromium headless, ${REPEATS} repeats (p50 / max)${opt.renderer ? `, renderer ${opt.renderer}` : ''}`, ''];
   out.push(`  ${'scenario'.padEnd(44)} ${'to data'.padStart(17)} ${'to first image'.padStart(17)} ${'longest task'.padStart(14)}  target`);
   for (const [name, r] of rows) {
     const pair = (xs: number[]) => (xs.length ? `${fmt(q(xs, 0.5))} / ${fmt(Math.max(...xs)).trim()}` : '—');
@@ -239,7 +261,7 @@ function report(): string {
     for (const n of r.notes) out.push(`      note: ${n}`);
   }
   for (const [k, v] of Object.entries(scroll)) {
-    out.push(`  scroll to the end, ${k}: ${v.items} items in ${v.seconds.toFixed(1)} s, at most ${v.maxImgs} <img> in the page (target < 400), longest task ${v.longest.task.toFixed(0)} ms, long frame ${v.longest.loaf.toFixed(0)} ms`);
+    out.push(`  scroll to the end, ${k}: ${v.items}${v.total ? ` of ${v.total}` : ''} items in ${v.seconds.toFixed(1)} s, at most ${v.maxImgs} <img> in the page (target < 400), longest task ${v.longest.task.toFixed(0)} ms, long frame ${v.longest.loaf.toFixed(0)} ms`);
   }
   if (indexJob) out.push(`  while an index job runs (${indexJob.images} files, ${indexJob.failed} failed, ${indexJob.seconds.toFixed(0)} s, ${indexJob.state}): longest task ${indexJob.longest.task.toFixed(0)} ms, long frame ${indexJob.longest.loaf.toFixed(0)} ms (target < 50 ms)`);
   out.push('', '  "longest task": PerformanceObserver longtask entries overlapping the scenario (0: none over 50 ms).', `  results: ${path.relative(ROOT, RESULTS)}`, '');
@@ -254,7 +276,7 @@ async function main(): Promise<void> {
   const data = mkdtempSync(path.join(tmpdir(), 'clipscope-bench-ui-'));
   const env = { CLIPSCOPE_DATA_DIR: data, CLIPSCOPE_CACHE_DIR: CACHE };
   try {
-    const s = await serve(db, env);
+    const s = await serve(db, env, { script: SCRIPT });
     try {
       const page = await s.page('#/library');
       await measure(page, { action: { kind: 'none' }, data: '[data-testid="photo-grid"] [data-image-id]', timeoutMs: TIMEOUT });

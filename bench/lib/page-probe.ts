@@ -76,19 +76,37 @@ export const PAGE_PROBE = String.raw`
     /**
      * Scrolls to the end of a list: brings its last item into view (a virtualised list grows
      * its window; a paged one shows its "more" button), presses "more" when there is one, and
-     * counts the <img> elements in the page every frame. Stops at the end, or at maxItems.
+     * counts the <img> elements in the page every frame. The scroll area is 'scroller', or the
+     * nearest scrolling ancestor of 'scrollParentOf' (a grid virtualised in its view's scroll
+     * area). With 'rank' (an item attribute holding its index) the items reached are the highest
+     * index + 1, and 'setSize' (an item attribute) gives the list's length when known (> 0).
+     * Stops at the end (the length reached, or the area at its bottom for 'settleFrames' frames),
+     * or at maxItems.
      */
-    async scrollToEnd({ item, more, scroller, maxItems, timeoutMs }) {
+    async scrollToEnd({ item, more, scroller, scrollParentOf, rank, setSize, maxItems, settleFrames, timeoutMs }) {
       const t0 = performance.now();
+      const settle = settleFrames ?? 30;
+      const nearest = (e) => {
+        for (let p = e ? e.parentElement : null; p; p = p.parentElement) {
+          const o = getComputedStyle(p).overflowY;
+          if (o === 'auto' || o === 'scroll') return p;
+        }
+        return null;
+      };
       let maxImgs = 0;
       let lastCount = -1;
       let still = 0;
       let items = 0;
+      let total = null;
       while (performance.now() - t0 < timeoutMs) {
-        const el = scroller ? document.querySelector(scroller) : null;
+        const el = scroller ? document.querySelector(scroller) : scrollParentOf ? nearest(document.querySelector(scrollParentOf)) : null;
         if (el) el.scrollTop += el.clientHeight * 0.9;
         const all = document.querySelectorAll(item);
-        items = all.length;
+        if (rank) {
+          for (const a of all) items = Math.max(items, Number(a.getAttribute(rank)) + 1);
+          const n = setSize && all.length ? Number(all[0].getAttribute(setSize)) : 0;
+          if (n > 0) total = n;
+        } else items = all.length;
         if (!el && all.length) all[all.length - 1].scrollIntoView({ block: 'end' });
         const btn = more ? [...document.querySelectorAll(more)].find((b) => !b.disabled) : null;
         if (btn) btn.scrollIntoView({ block: 'end' }), btn.click();
@@ -97,13 +115,14 @@ export const PAGE_PROBE = String.raw`
         const marker = el ? el.scrollTop : items;
         if (marker === lastCount) still++; else still = 0;
         lastCount = marker;
-        if (maxItems && !el && items >= maxItems) break;
-        if (el && el.scrollTop + el.clientHeight >= el.scrollHeight - 2 && still > 30) break;
+        if (maxItems && items >= maxItems) break;
+        if (total !== null && items >= total) break;
+        if (el && el.scrollTop + el.clientHeight >= el.scrollHeight - 2 && still > settle) break;
         if (!el && still > 90 && !btn) break;
       }
       const t1 = performance.now();
       await sleep(150);
-      return { items, maxImgs, seconds: (t1 - t0) / 1000, longest: longest(t0, t1) };
+      return { items, total, maxImgs, seconds: (t1 - t0) / 1000, longest: longest(t0, t1) };
     },
     /** Long tasks from t0 on (e.g. while an index job runs). */
     since(t0) {

@@ -30,7 +30,11 @@ export function checkBuilt(): string | null {
   return null;
 }
 
-export async function serve(db: string, env: Record<string, string>): Promise<Served> {
+/**
+ * `script`: a renderer bundle's script to serve in place of the built one (a before / after pair
+ * from one build of the engine: bench/ui.ts --renderer).
+ */
+export async function serve(db: string, env: Record<string, string>, opts: { script?: string } = {}): Promise<Served> {
   const server: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--db', db], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   server.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -54,6 +58,10 @@ export async function serve(db: string, env: Record<string, string>): Promise<Se
     async page(hash = '') {
       const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
       await context.addInitScript({ content: PAGE_PROBE });
+      if (opts.script !== undefined) {
+        const body = opts.script;
+        await context.route('**/assets/*.js', (route) => route.fulfill({ status: 200, contentType: 'text/javascript', body }));
+      }
       const page = await context.newPage();
       page.on('pageerror', (e) => process.stderr.write(`  page error: ${e.message}\n`));
       await page.goto(`${url}${hash}`);

@@ -42,7 +42,9 @@ const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
 interface Probe {
   measure(a: { action: { kind: 'none' } | { kind: 'hash'; hash: string } | { kind: 'click'; selector: string }; data: string; image?: string; timeoutMs: number }): Promise<{ data: number | null; image: number | null; longest: { task: number; loaf: number } }>;
-  scrollToEnd(a: { item: string; more?: string; scroller?: string; maxItems?: number; timeoutMs: number }): Promise<{ items: number; longest: { task: number; loaf: number } }>;
+  scrollToEnd(a: {
+    item: string; more?: string; scroller?: string; scrollParentOf?: string; rank?: string; setSize?: string; maxItems?: number; settleFrames?: number; timeoutMs: number;
+  }): Promise<{ items: number; longest: { task: number; loaf: number } }>;
   since(t0: number): { task: number; loaf: number };
   now(): number;
 }
@@ -155,7 +157,10 @@ async function main(): Promise<void> {
       await profiled(page, 'query', nav(`#/query?all=${q.join(',')}&layer=${LAYER}`, '[data-testid="query-results"] [data-image-id]', '[data-testid="query-results"] img'));
       await profiled(page, 'scroll-gallery', async () => {
         await page.evaluate((h) => window.__bench.measure({ action: { kind: 'hash', hash: h }, data: '[data-testid="gallery"] li', timeoutMs: 60_000 }), `#/feature/${f}?token=any&layer=${LAYER}`);
-        return page.evaluate(() => window.__bench.scrollToEnd({ item: '[data-testid="gallery"] li', more: '.feature-main > button.btn', maxItems: 600, timeoutMs: 60_000 }));
+        // The Top tab: a grid virtualised in the view's scroll area, loading pages near its end (as bench/ui.ts).
+        return page.evaluate(() => window.__bench.scrollToEnd({
+          item: '[data-testid="gallery"] li', scrollParentOf: '[data-testid="gallery"]', rank: 'data-rank', setSize: 'aria-setsize', maxItems: 600, settleFrames: 600, timeoutMs: 60_000,
+        }));
       });
       await profiled(page, 'scroll-library', async () => {
         await page.evaluate((sel) => window.__bench.measure({ action: { kind: 'hash', hash: '#/library' }, data: sel, timeoutMs: 60_000 }), GRID);

@@ -24,6 +24,9 @@ export function Frame() {
   const state = useAppState();
   const connection = useConnection();
   const pathname = useRouterState({ select: (s) => s.location.pathname });
+  // The path of the view on screen: the location changes as a navigation starts, the matches when
+  // it ends. Keyed by the location, the boundary would remount the old view under the new path.
+  const shownPath = useRouterState({ select: (s) => s.matches[s.matches.length - 1]?.pathname ?? s.location.pathname });
   const [help, setHelp] = useState(false);
   const openHelp = useCallback(() => setHelp(true), []);
   useKeymap(openHelp);
@@ -87,7 +90,7 @@ export function Frame() {
               <ErrorMessage error={state.error} title="The engine did not answer." />
             </div>
           ) : (
-            <ErrorBoundary key={pathname} where={viewName(section)}>
+            <ErrorBoundary key={shownPath} where={viewName(section)}>
               <Outlet />
             </ErrorBoundary>
           )}

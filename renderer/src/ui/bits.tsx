@@ -1,5 +1,6 @@
 /** Small shared pieces: messages, tooltips, copy buttons, empty states. */
-import { useState, type ReactNode } from 'react';
+import { useEffect, useId, useState, useSyncExternalStore, type FocusEvent, type KeyboardEvent, type PointerEvent, type ReactNode } from 'react';
+import { createPortal } from 'react-dom';
 import { Tooltip as RTooltip } from 'radix-ui';
 import { Check, Copy, TriangleAlert } from 'lucide-react';
 import { errorText } from '../platform.js';
@@ -28,6 +29,95 @@ export function Tip({ content, children }: { content: ReactNode; children: React
       </RTooltip.Portal>
     </RTooltip.Root>
   );
+}
+
+/** Props a container spreads to show the shared tooltip of its [data-tip] elements. */
+export interface SharedTipHandlers {
+  onPointerOver(e: PointerEvent): void;
+  onPointerLeave(): void;
+  onFocus(e: FocusEvent): void;
+  onBlur(): void;
+  onKeyDown(e: KeyboardEvent): void;
+}
+
+interface Shown { text: string; x: number; y: number; below: boolean }
+
+/** The shared tooltip's state, outside React: showing it re-renders the tooltip, not the grid. */
+class TipStore {
+  shown: Shown | null = null;
+  owner: HTMLElement | null = null;
+  timer: number | undefined;
+  private listeners = new Set<() => void>();
+  constructor(readonly id: string) {}
+  subscribe = (fn: () => void) => {
+    this.listeners.add(fn);
+    return () => void this.listeners.delete(fn);
+  };
+  get = () => this.shown;
+  private set(v: Shown | null) {
+    this.shown = v;
+    this.listeners.forEach((fn) => fn());
+  }
+  hide = () => {
+    window.clearTimeout(this.timer);
+    this.owner?.removeAttribute('aria-describedby');
+    this.owner = null;
+    if (this.shown) this.set(null);
+  };
+  show(target: EventTarget, delay: number) {
+    const el = target instanceof Element ? target.closest<HTMLElement>('[data-tip]') : null;
+    if (el === this.owner) return;
+    this.hide();
+    if (!el?.dataset.tip) return;
+    this.owner = el;
+    this.timer = window.setTimeout(() => {
+      if (this.owner !== el || !el.isConnected) return;
+      const r = el.getBoundingClientRect();
+      const below = r.top < 48;
+      el.setAttribute('aria-describedby', this.id);
+      this.set({ text: el.dataset.tip!, x: Math.min(Math.max(r.left + r.width / 2, 168), window.innerWidth - 168), y: below ? r.bottom + 6 : r.top - 6, below });
+    }, delay);
+  }
+}
+
+function SharedTipLayer({ store }: { store: TipStore }) {
+  const shown = useSyncExternalStore(store.subscribe, store.get);
+  useEffect(() => {
+    if (!shown) return;
+    // A scrolled grid moves (or recycles) the element under the tooltip.
+    window.addEventListener('scroll', store.hide, { capture: true, passive: true });
+    return () => window.removeEventListener('scroll', store.hide, { capture: true });
+  }, [shown, store]);
+  useEffect(() => () => store.hide(), [store]);
+  if (!shown) return null;
+  return createPortal(
+    <div id={store.id} role="tooltip" className={`tooltip shared-tip${shown.below ? ' below' : ''}`} style={{ left: shown.x, top: shown.y }}>
+      {shown.text}
+    </div>,
+    document.body,
+  );
+}
+
+/**
+ * One tooltip for all the [data-tip] elements of a container (the tiles of a gallery), looking
+ * like Tip's: shown on hover (after the same delay) or keyboard focus, tied to its element by
+ * aria-describedby, gone on Escape or scroll. A Tip per tile mounts two Radix components and
+ * their listeners on every tile of a grid; this is one element and a few delegated listeners,
+ * and showing it re-renders only itself. The container spreads `handlers` and renders `tip`.
+ */
+export function useSharedTip(): { handlers: SharedTipHandlers; tip: ReactNode } {
+  const id = useId();
+  const [store] = useState(() => new TipStore(id));
+  const [handlers] = useState<SharedTipHandlers>(() => ({
+    onPointerOver: (e) => store.show(e.target, 300),
+    onPointerLeave: store.hide,
+    onFocus: (e) => store.show(e.target, 0),
+    onBlur: store.hide,
+    onKeyDown: (e) => {
+      if (e.key === 'Escape' && store.owner) store.hide();
+    },
+  }));
+  return { handlers, tip: <SharedTipLayer store={store} /> };
 }
 
 /** A number with its meaning in a tooltip. */

@@ -5,7 +5,7 @@
  * walk the features. The Top tab is a virtualised grid loading pages as it nears its end; a
  * patch token's gallery comes from bounded scans whose cursors it follows (ui/paging.ts).
  */
-import { useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type CSSProperties, type FormEvent, type KeyboardEvent as ReactKeyboardEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, useSyncExternalStore, type CSSProperties, type FormEvent, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import { useInfiniteQuery, useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
@@ -16,11 +16,11 @@ import type { LibraryInfo } from '../../../common/contract/library-schemas.js';
 import { engine, EngineCallError, errorText, mediaUrl } from '../platform.js';
 import { keys, useAppState } from '../queries.js';
 import { RequireLibrary } from '../shell/Frame.js';
-import { EmptyState, ErrorMessage, Stat, Tip } from '../ui/bits.js';
+import { EmptyState, ErrorMessage, Stat, Tip, useSharedTip } from '../ui/bits.js';
 import { baseName, percent } from '../ui/format.js';
 import { HeatCanvas, HeatLegend, type TokenHeat } from '../ui/HeatTile.js';
 import { Histogram } from '../ui/Histogram.js';
-import { isTyping } from '../ui/hooks.js';
+import { isTyping, useClientWidth } from '../ui/hooks.js';
 import { FIRST_PAGE, isSuperseded, nextPageParam, scanFields, scrollParent } from '../ui/paging.js';
 import { abortable } from '../ui/walk.js';
 
@@ -285,25 +285,18 @@ function VirtualGallery({ items, total, feature, scrollKey, heatById, heatMax, o
   onSteer: (it: GalleryItem) => void; more: (() => void) | null;
 }) {
   const list = useRef<HTMLOListElement>(null);
+  const tips = useSharedTip();
   const [scroller, setScroller] = useState<HTMLElement | null>(null);
-  const [width, setWidth] = useState(0);
   // The list's offset in the scroll area (what is above it scrolls too).
   const [margin, setMargin] = useState(0);
-  useLayoutEffect(() => {
-    const el = list.current;
-    if (!el) return;
-    const area = scrollParent(el);
-    setScroller(area);
-    const measure = () => {
-      setWidth(el.clientWidth);
+  const width = useClientWidth(list, {
+    watchParent: true,
+    onResize: (el) => {
+      const area = scrollParent(el);
+      setScroller(area);
       if (area) setMargin(Math.round(el.getBoundingClientRect().top - area.getBoundingClientRect().top + area.scrollTop));
-    };
-    measure();
-    const ro = new ResizeObserver(measure);
-    ro.observe(el);
-    if (el.parentElement) ro.observe(el.parentElement);
-    return () => ro.disconnect();
-  }, []);
+    },
+  });
   const columns = Math.max(1, Math.floor((width + GAP) / (MIN_TILE + GAP)));
   const tile = width > 0 ? Math.floor((width - (columns - 1) * GAP) / columns) : MIN_TILE;
   const rows = Math.ceil(items.length / columns);
@@ -357,9 +350,17 @@ function VirtualGallery({ items, total, feature, scrollKey, heatById, heatMax, o
       data-testid="gallery"
       aria-label={`Photos where feature ${feature} fires, strongest first; arrow keys move, Enter opens`}
       style={{ height: virtualizer.getTotalSize() }}
-      onMouseLeave={() => setHovered(null)}
-      onKeyDown={onKeyDown}
+      {...tips.handlers}
+      onPointerLeave={() => {
+        tips.handlers.onPointerLeave();
+        setHovered(null);
+      }}
+      onKeyDown={(e) => {
+        tips.handlers.onKeyDown(e);
+        onKeyDown(e);
+      }}
     >
+      {tips.tip}
       {virtualRows.flatMap((row) =>
         items.slice(row.index * columns, row.index * columns + columns).map((it, c) => {
           const at = row.index * columns + c;
@@ -398,6 +399,7 @@ function QuantileGallery({ libraryFile, feature, token, layer, onSteer, onToken 
   const bands = q.data?.quantiles ?? [];
   const ids = [...new Set(bands.flatMap((b) => b.items.map((it) => it.imageId)))];
   const { heatById, heatMax } = useHeat(libraryFile, feature, layer, ids.length ? [ids] : []);
+  const tips = useSharedTip();
   if (!sampled) {
     return (
       <EmptyState title="Quantiles rank whole photos">
@@ -427,7 +429,16 @@ function QuantileGallery({ libraryFile, feature, token, layer, onSteer, onToken 
           <p>Try another token (any token finds more), or another feature.</p>
         </EmptyState>
       )}
-      <div className="quantile-bands" data-testid="quantiles" onMouseLeave={() => setHovered(null)}>
+      <div
+        className="quantile-bands"
+        data-testid="quantiles"
+        {...tips.handlers}
+        onPointerLeave={() => {
+          tips.handlers.onPointerLeave();
+          setHovered(null);
+        }}
+      >
+        {tips.tip}
         {bands.map((b) => {
           const acts = b.items.map((it) => it.act);
           const head = `q-${feature}-${b.quantile}`;
@@ -478,15 +489,18 @@ function GalleryTile({ it, at, feature, heat, heatMax, onSteer, style, setSize }
         {heat && heatMax > 0 && <HeatCanvas heat={heat} scale={heatMax} label={`Heat of feature ${feature} on ${baseName(it.file)}`} />}
       </Link>
       <div className="gallery-caption">
-        <Tip content={`SAE activation of feature ${feature} at ${tokenName(it.token)}`}>
-          <span className="num act" tabIndex={0}>{it.act.toFixed(3)}</span>
-        </Tip>
+        {/* Explained by the grid's shared tooltip (useSharedTip): one for all its tiles. */}
+        <span className="num act" tabIndex={0} data-tip={`SAE activation of feature ${feature} at ${tokenName(it.token)}`}>{it.act.toFixed(3)}</span>
         <span className="muted small">{tokenName(it.token)}</span>
-        <Tip content={`Steer: edit feature ${feature} on this photo (${tokenName(it.token)}) and see what the model sees then`}>
-          <button type="button" className="btn btn-small btn-quiet icon-btn" aria-label={`Steer feature ${feature} on ${baseName(it.file)}`} onClick={() => onSteer(it)}>
-            <SlidersHorizontal size={14} aria-hidden />
-          </button>
-        </Tip>
+        <button
+          type="button"
+          className="btn btn-small btn-quiet icon-btn"
+          aria-label={`Steer feature ${feature} on ${baseName(it.file)}`}
+          data-tip={`Steer: edit feature ${feature} on this photo (${tokenName(it.token)}) and see what the model sees then`}
+          onClick={() => onSteer(it)}
+        >
+          <SlidersHorizontal size={14} aria-hidden />
+        </button>
       </div>
     </li>
   );

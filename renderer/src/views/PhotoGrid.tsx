@@ -12,6 +12,7 @@ import { engine, mediaUrl } from '../platform.js';
 import { keys, useFailures } from '../queries.js';
 import { ErrorMessage, EmptyState } from '../ui/bits.js';
 import { baseName, count } from '../ui/format.js';
+import { useClientWidth } from '../ui/hooks.js';
 import { ImageOff } from 'lucide-react';
 
 const PAGE = 200;
@@ -32,15 +33,7 @@ export function PhotoGrid({ libraryFile, folder, expected }: { libraryFile: stri
   const failures = useFailures();
   const failed = useMemo(() => new Map((failures.data ?? []).map((f) => [f.file, f.error])), [failures.data]);
   const scroller = useRef<HTMLDivElement>(null);
-  const [width, setWidth] = useState(0);
-  useEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setWidth(el.clientWidth));
-    ro.observe(el);
-    setWidth(el.clientWidth);
-    return () => ro.disconnect();
-  }, []);
+  const width = useClientWidth(scroller);
   const total = first.data?.total ?? 0;
   const columns = Math.max(1, Math.floor((width - 2 * GAP + GAP) / (MIN_TILE + GAP)));
   const tile = width > 0 ? Math.floor((width - 2 * GAP - (columns - 1) * GAP) / columns) : MIN_TILE;

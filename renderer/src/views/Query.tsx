@@ -20,6 +20,7 @@ import { keys, useAppState } from '../queries.js';
 import { RequireLibrary } from '../shell/Frame.js';
 import { EmptyState, ErrorMessage, Tip } from '../ui/bits.js';
 import { baseName } from '../ui/format.js';
+import { useClientWidth } from '../ui/hooks.js';
 import { FeaturePicker } from '../ui/FeaturePicker.js';
 import { querySearchOfRoute, querySearchText, requestOf, type QueryRouteSearch, type QuerySearch } from '../ui/query-params.js';
 import { checkedRegion, describeRegion, type Region } from '../ui/region.js';
@@ -383,15 +384,7 @@ function NoMatches({ search, groups }: { search: QuerySearch; groups: Record<Gro
 
 function ResultGrid({ items, scrollKey, from, layer, more }: { items: QueryHit[]; scrollKey: string; from: string; layer: number | undefined; more: (() => void) | null }) {
   const scroller = useRef<HTMLDivElement>(null);
-  const [width, setWidth] = useState(0);
-  useEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setWidth(el.clientWidth));
-    ro.observe(el);
-    setWidth(el.clientWidth);
-    return () => ro.disconnect();
-  }, []);
+  const width = useClientWidth(scroller);
   const columns = Math.max(1, Math.floor((width + GAP) / (MIN_TILE + GAP)));
   const tile = width > 0 ? Math.floor((width - (columns - 1) * GAP) / columns) : MIN_TILE;
   const rows = Math.ceil(items.length / columns);
