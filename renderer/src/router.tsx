@@ -68,6 +68,15 @@ function imageSearch(s: Record<string, unknown>): ImageSearch {
   return out;
 }
 
+/**
+ * TanStack merges a route's checked search over the raw one (`{ ...raw, ...checked }`), so a
+ * parameter the check left out because it was unreadable would come back raw (`token=abc` where a
+ * number is typed). Every raw key is named undefined first; the check's answer wins.
+ */
+function checked<T extends object>(check: (s: Record<string, unknown>) => T): (s: Record<string, unknown>) => T {
+  return (s) => ({ ...Object.fromEntries(Object.keys(s).map((k) => [k, undefined])), ...check(s) });
+}
+
 const rootRoute = createRootRoute({ component: Frame, notFoundComponent: NotFound });
 
 function Home() {
@@ -81,21 +90,21 @@ const setupRoute = createRoute({ getParentRoute: () => rootRoute, path: '/setup'
 const libraryRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/library',
-  validateSearch: (s: Record<string, unknown>): { folder?: string } => (typeof s.folder === 'string' && s.folder ? { folder: s.folder } : {}),
+  validateSearch: checked((s: Record<string, unknown>): { folder?: string } => (typeof s.folder === 'string' && s.folder ? { folder: s.folder } : {})),
   component: LibraryView,
 });
 export const featuresRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/features',
-  validateSearch: (s: Record<string, unknown>): FeaturesSearch => featuresSearchOf(s, layerOf(s)),
+  validateSearch: checked((s: Record<string, unknown>): FeaturesSearch => featuresSearchOf(s, layerOf(s))),
   component: FeaturesView,
 });
 export const featureRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/feature/$id',
   // view: the Top tab unless `quantiles` (samples across the activation distribution).
-  validateSearch: (s: Record<string, unknown>): { layer?: number; token: TokenChoice; view?: 'quantiles' } =>
-    ({ layer: layerOf(s), token: tokenOf(s.token), ...(s.view === 'quantiles' ? { view: 'quantiles' as const } : {}) }),
+  validateSearch: checked((s: Record<string, unknown>): { layer?: number; token: TokenChoice; view?: 'quantiles' } =>
+    ({ layer: layerOf(s), token: tokenOf(s.token), ...(s.view === 'quantiles' ? { view: 'quantiles' as const } : {}) })),
   component: FeatureView,
 });
 const imagesRoute = createRoute({
@@ -112,31 +121,31 @@ const imagesRoute = createRoute({
 export const imageRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/image/$imageId',
-  validateSearch: imageSearch,
+  validateSearch: checked(imageSearch),
   component: ImageView,
 });
 const steerRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/steer',
-  validateSearch: (s: Record<string, unknown>): { layer?: number } => ({ layer: layerOf(s) }),
+  validateSearch: checked((s: Record<string, unknown>): { layer?: number } => ({ layer: layerOf(s) })),
   component: SteerPickView,
 });
 export const steerImageRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/steer/$imageId',
-  validateSearch: (s: Record<string, unknown>): SteerSearch => steerSearchOf(s, layerOf(s)),
+  validateSearch: checked((s: Record<string, unknown>): SteerSearch => steerSearchOf(s, layerOf(s))),
   component: SteerView,
 });
 export const queryRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/query',
-  validateSearch: (s: Record<string, unknown>): QueryRouteSearch => querySearchOf(s, layerOf(s)),
+  validateSearch: checked((s: Record<string, unknown>): QueryRouteSearch => querySearchOf(s, layerOf(s))),
   component: QueryView,
 });
 export const metricsRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/metrics',
-  validateSearch: (s: Record<string, unknown>): { layer?: number } => ({ layer: layerOf(s) }),
+  validateSearch: checked((s: Record<string, unknown>): { layer?: number } => ({ layer: layerOf(s) })),
   component: MetricsView,
 });
 
