@@ -30,6 +30,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { connection } from '../main/engine/store/connection.js';
 import { Library, type ConfigRow } from '../main/engine/store/library.js';
 import { BATCH, buildSyntheticLibrary, rand } from './lib/synthetic-library.js';
 import { gallery } from '../main/engine/queries/gallery.js';
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
   let built: { seconds: number; distinctPerImage: number } | null = null;
   const reuse = opt.keep && existsSync(DB) && (() => {
     const lib = Library.open(DB);
-    const n = lib.db.prepare('SELECT count(*) FROM results').pluck().get() as number;
+    const n = connection(lib).db.prepare('SELECT count(*) FROM results').pluck().get() as number;
     lib.close();
     return n === N;
   })();
@@ -97,12 +98,12 @@ async function main(): Promise<void> {
 
   const lib = Library.open(DB);
   const config = lib.listConfigs()[0] as ConfigRow;
-  const images = lib.db.prepare('SELECT count(*) FROM results').pluck().get() as number;
-  const ids = lib.db.prepare('SELECT image_id FROM results ORDER BY image_id').pluck().all() as number[];
-  const live = lib.db.prepare('SELECT feature FROM feature_stats WHERE config_id = ? AND images > 0').pluck().all(config.id) as number[];
-  const frequent = lib.db.prepare('SELECT feature FROM feature_stats WHERE config_id = ? ORDER BY images DESC LIMIT 100').pluck().all(config.id) as number[];
+  const images = connection(lib).db.prepare('SELECT count(*) FROM results').pluck().get() as number;
+  const ids = connection(lib).db.prepare('SELECT image_id FROM results ORDER BY image_id').pluck().all() as number[];
+  const live = connection(lib).db.prepare('SELECT feature FROM feature_stats WHERE config_id = ? AND images > 0').pluck().all(config.id) as number[];
+  const frequent = connection(lib).db.prepare('SELECT feature FROM feature_stats WHERE config_id = ? ORDER BY images DESC LIMIT 100').pluck().all(config.id) as number[];
   const pick = <X>(xs: readonly X[]): X => xs[Math.floor(rand() * xs.length)]!;
-  const distinct = lib.db.prepare('SELECT codes FROM latents ORDER BY result_id LIMIT 200').pluck().all() as Buffer[];
+  const distinct = connection(lib).db.prepare('SELECT codes FROM latents ORDER BY result_id LIMIT 200').pluck().all() as Buffer[];
   const distinctPerImage = distinct.reduce((s, b) => s + deriveEntries(viewLatents(b)).pooled.feature.length, 0) / distinct.length;
   process.stderr.write(`measuring (${ITER} runs each; ${images} images, ${distinctPerImage.toFixed(0)} distinct active features per image)\n`);
 
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
   ];
   timings['feature search'] = time('feature search (text / range / dead / max / ids)', ITER, (i) => searches[i % searches.length]!());
   const threeOf = (id: number): number[] => {
-    const blob = lib.db.prepare('SELECT l.codes FROM results r JOIN latents l ON l.result_id = r.id WHERE r.image_id = ?').pluck().get(id) as Buffer;
+    const blob = connection(lib).db.prepare('SELECT l.codes FROM results r JOIN latents l ON l.result_id = r.id WHERE r.image_id = ?').pluck().get(id) as Buffer;
     const feats = Array.from(deriveEntries(viewLatents(blob)).pooled.feature);
     return [pick(feats), pick(feats), pick(feats)];
   };
@@ -152,10 +153,10 @@ async function main(): Promise<void> {
   timings['2-feature AND in a region, bounded'] = time(`2-feature AND in a quarter, first call (${REGION_BOUND} reads)`, SLOW, (i) =>
     queryImages(lib, config, { all: andQueries[i % andQueries.length]!.slice(0, 2).map((feature) => ({ feature })), tokens: region, limit: 24, maxReads: REGION_BOUND }));
 
-  lib.db.pragma('wal_checkpoint(TRUNCATE)');
+  connection(lib).db.pragma('wal_checkpoint(TRUNCATE)');
   const fileBytes = statSync(DB).size;
   process.stderr.write('  sizes per table (dbstat)...\n');
-  const tables = lib.db.prepare('SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC').all() as { name: string; bytes: number }[];
+  const tables = connection(lib).db.prepare('SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC').all() as { name: string; bytes: number }[];
   lib.close();
 
   const perImage = fileBytes / images;

@@ -8,6 +8,7 @@
  */
 import { rmSync } from 'node:fs';
 import os from 'node:os';
+import { connection } from '../../main/engine/store/connection.js';
 import { Library, type EncodingConfigInput, type ResultInput } from '../../main/engine/store/library.js';
 import { setLabel } from '../../main/engine/queries/labels.js';
 import { viewLatents } from '../../main/engine/store/latents-blob.js';
@@ -188,7 +189,7 @@ export function buildSyntheticLibrary(file: string, opts: BuildOptions): { secon
       lib.writeResults(config.id, items);
     });
     if (b === 0) {
-      const blob = lib.db.prepare('SELECT codes FROM latents LIMIT 1').pluck().get() as Buffer;
+      const blob = connection(lib).db.prepare('SELECT codes FROM latents LIMIT 1').pluck().get() as Buffer;
       distinct = deriveEntries(viewLatents(blob)).pooled.feature.length;
     }
     const now = performance.now();
@@ -207,7 +208,7 @@ export function buildSyntheticLibrary(file: string, opts: BuildOptions): { secon
     const words = ['sky', 'fur', 'cat', 'dog', 'water', 'text', 'face', 'grass', 'car', 'tree'];
     for (let i = 0; i < 2000; i++) setLabel(lib, config, byRank[POSITION + i * 7]!, { label: `${words[i % 10]} ${i}`, note: i % 3 ? '' : 'seen often' });
   });
-  lib.db.pragma('wal_checkpoint(TRUNCATE)');
+  connection(lib).db.pragma('wal_checkpoint(TRUNCATE)');
   lib.close();
   return { seconds: (performance.now() - t0) / 1000, distinctPerImage: distinct };
 }

@@ -12,8 +12,10 @@ import ort from 'onnxruntime-node';
 import { UserFacingError } from '../errors.js';
 import { GraphBuilder } from '../onnx/graph-builder.js';
 import { startWorker } from '../runtime/worker-rpc.js';
+import { embeddingOf, presentEmbeddings } from '../store/embedding-rows.js';
 import type { Library } from '../store/library.js';
 import { unpackFloat16 } from '../store/packing.js';
+import { presentResultCount } from '../store/result-rows.js';
 import type { ConfigRow } from '../store/rows.js';
 import { pathsOf } from './runs.js';
 import type { SimilarHandlers } from './similar-worker.js';
@@ -44,14 +46,11 @@ export function embeddingMatrix(lib: Library, config: ConfigRow): EmbeddingMatri
   const cached = perLib.get(config.id);
   if (cached && cached.generation === generation) return cached;
   const dim = config.embeddingDim;
-  const n = lib.statement(`SELECT count(*) FROM results r JOIN images i ON i.id = r.image_id
-      WHERE r.config_id = ? AND i.status = 'present'`).pluck().get(config.id) as number;
+  const n = presentResultCount(lib, config.id);
   const ids = new Int32Array(n);
   const vecs = new Float32Array(n * dim);
   let k = 0;
-  const rows = lib.statement(`SELECT r.image_id, l.embedding FROM results r JOIN images i ON i.id = r.image_id
-      JOIN latents l ON l.result_id = r.id WHERE r.config_id = ? AND i.status = 'present' ORDER BY r.image_id`).raw().iterate(config.id) as IterableIterator<[number, Buffer]>;
-  for (const [id, blob] of rows) {
+  for (const [id, blob] of presentEmbeddings(lib, config.id)) {
     if (k >= n) break;
     ids[k] = id;
     const v = vecs.subarray(k * dim, (k + 1) * dim);
@@ -75,8 +74,7 @@ export function similarImages(lib: Library, config: ConfigRow, query: SimilarQue
     let q: Float32Array;
     let self = -1;
     if ('imageId' in query) {
-      const blob = lib.statement('SELECT l.embedding FROM results r JOIN latents l ON l.result_id = r.id WHERE r.config_id = ? AND r.image_id = ?')
-        .pluck().get(config.id, query.imageId) as Buffer | undefined;
+      const blob = embeddingOf(lib, config.id, query.imageId);
       if (!blob) throw new UserFacingError(`image #${query.imageId} has no results for configuration #${config.id}`);
       q = unpackFloat16(blob);
       self = query.imageId;

@@ -3,6 +3,7 @@
  * SAE's labels joined in) and the labels themselves (feature_labels, kept per SAE fingerprint).
  * Typed rows; the meaning (frequencies, dead / dense) is main/engine/queries/features.ts's.
  */
+import { statement } from './connection.js';
 import type { ReadonlyLibrary, WritableLibrary } from './library.js';
 
 /** Where a config's statistics stand (null fields: never computed). */
@@ -14,7 +15,7 @@ export interface StatsStateRow {
 }
 
 export function statsStateRow(lib: ReadonlyLibrary, configId: number): StatsStateRow | undefined {
-  const r = lib.statement<{ generation: number; stats_generation: number | null; stats_images: number | null; stats_tokens: number | null }>(
+  const r = statement<{ generation: number; stats_generation: number | null; stats_images: number | null; stats_tokens: number | null }>(lib, 
     'SELECT generation, stats_generation, stats_images, stats_tokens FROM configs WHERE id = ?',
   ).get(configId);
   return r && { generation: r.generation, statsGeneration: r.stats_generation, statsImages: r.stats_images, statsTokens: r.stats_tokens };
@@ -89,21 +90,21 @@ export function featureStatsPage(lib: ReadonlyLibrary, f: FeatureStatsFilter): {
   params['limit'] = Math.max(0, f.limit);
   params['offset'] = Math.max(0, f.offset);
   const cond = where.join(' AND ');
-  const total = lib.statement<number>(`SELECT count(*) FROM ${from} WHERE ${cond}`).pluck().get(params) ?? 0;
-  const rows = lib.statement<StatsSqlRow>(`${selectStats(from)} WHERE ${cond} ORDER BY ${order} LIMIT @limit OFFSET @offset`).all(params);
+  const total = statement<number>(lib, `SELECT count(*) FROM ${from} WHERE ${cond}`).pluck().get(params) ?? 0;
+  const rows = statement<StatsSqlRow>(lib, `${selectStats(from)} WHERE ${cond} ORDER BY ${order} LIMIT @limit OFFSET @offset`).all(params);
   return { total, rows: rows.map(fromStats) };
 }
 
 /** One feature's statistics row, if the config's statistics have one. */
 export function featureStatsRow(lib: ReadonlyLibrary, configId: number, saeFingerprint: string, feature: number): FeatureStatsRow | undefined {
-  const r = lib.statement<StatsSqlRow>(`${selectStats()} WHERE s.config_id = @config AND s.feature = @feature`)
+  const r = statement<StatsSqlRow>(lib, `${selectStats()} WHERE s.config_id = @config AND s.feature = @feature`)
     .get({ config: configId, sae: saeFingerprint, feature });
   return r && fromStats(r);
 }
 
 /** The feature's activation histogram blob (store/feature-stats.ts decodes it), or null. */
 export function featureHistogramBlob(lib: ReadonlyLibrary, configId: number, feature: number): Buffer | null {
-  return lib.statement<Buffer | null>('SELECT histogram FROM feature_stats WHERE config_id = ? AND feature = ?').pluck().get(configId, feature) ?? null;
+  return statement<Buffer | null>(lib, 'SELECT histogram FROM feature_stats WHERE config_id = ? AND feature = ?').pluck().get(configId, feature) ?? null;
 }
 
 // ---- labels
@@ -124,29 +125,29 @@ export function containsPattern(text: string): string {
 }
 
 export function labelRow(lib: ReadonlyLibrary, saeFingerprint: string, feature: number): LabelRow | undefined {
-  const r = lib.statement<LabelSqlRow>('SELECT feature, label, note, updated_at FROM feature_labels WHERE sae_fingerprint = ? AND feature = ?')
+  const r = statement<LabelSqlRow>(lib, 'SELECT feature, label, note, updated_at FROM feature_labels WHERE sae_fingerprint = ? AND feature = ?')
     .get(saeFingerprint, feature);
   return r && fromLabel(r);
 }
 
 /** The SAE's labels whose label or note contains `text`, by feature (all of them without a limit). */
 export function labelRowsContaining(lib: ReadonlyLibrary, saeFingerprint: string, text: string, limit = -1): LabelRow[] {
-  return lib.statement<LabelSqlRow>(`SELECT feature, label, note, updated_at FROM feature_labels WHERE sae_fingerprint = @sae
+  return statement<LabelSqlRow>(lib, `SELECT feature, label, note, updated_at FROM feature_labels WHERE sae_fingerprint = @sae
       AND (label LIKE @text ESCAPE '\\' OR note LIKE @text ESCAPE '\\') ORDER BY feature LIMIT @limit`)
     .all({ sae: saeFingerprint, text: containsPattern(text), limit }).map(fromLabel);
 }
 
 export function labelRows(lib: ReadonlyLibrary, saeFingerprint: string): LabelRow[] {
-  return lib.statement<LabelSqlRow>('SELECT feature, label, note, updated_at FROM feature_labels WHERE sae_fingerprint = ? ORDER BY feature')
+  return statement<LabelSqlRow>(lib, 'SELECT feature, label, note, updated_at FROM feature_labels WHERE sae_fingerprint = ? ORDER BY feature')
     .all(saeFingerprint).map(fromLabel);
 }
 
 /** Writes a label; one with neither a label nor a note is deleted. */
 export function putLabelRow(lib: WritableLibrary, saeFingerprint: string, l: LabelRow): void {
   if (!l.label && !l.note) {
-    lib.statement('DELETE FROM feature_labels WHERE sae_fingerprint = ? AND feature = ?').run(saeFingerprint, l.feature);
+    statement(lib, 'DELETE FROM feature_labels WHERE sae_fingerprint = ? AND feature = ?').run(saeFingerprint, l.feature);
   } else {
-    lib.statement('INSERT OR REPLACE INTO feature_labels (sae_fingerprint, feature, label, note, updated_at) VALUES (?, ?, ?, ?, ?)')
+    statement(lib, 'INSERT OR REPLACE INTO feature_labels (sae_fingerprint, feature, label, note, updated_at) VALUES (?, ?, ?, ?, ?)')
       .run(saeFingerprint, l.feature, l.label, l.note, l.updatedAt);
   }
 }

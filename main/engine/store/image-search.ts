@@ -1,4 +1,5 @@
 /** Photos by file name: the command palette's "jump to a photo". */
+import { statement } from './connection.js';
 import type { ReadonlyLibrary } from './library.js';
 
 /** A LIKE pattern for text as typed (its % and _ literal). */
@@ -18,7 +19,7 @@ export function searchImagesByName(lib: ReadonlyLibrary, text: string, limit: nu
   // from the right, leaving the folder; what is past its length is the name.
   const norm = "replace(i.path, '\\', '/')";
   const name = `substr(${norm}, length(rtrim(${norm}, replace(${norm}, '/', ''))) + 1)`;
-  return lib.statement<NamedImage>(`SELECT id AS imageId, path AS file FROM (
+  return statement<NamedImage>(lib, `SELECT id AS imageId, path AS file FROM (
         SELECT i.id, i.path, ${name} AS name FROM images i
         WHERE i.path LIKE @contains ESCAPE '\\' AND i.status = 'present' AND EXISTS (SELECT 1 FROM results r WHERE r.image_id = i.id))
       WHERE name LIKE @contains ESCAPE '\\'

@@ -5,7 +5,9 @@
  * Two handle types, opened by `openLibrary`: a `ReadonlyLibrary` (what queries take: it can only
  * read, and opening one never creates or migrates a file) and a `WritableLibrary` (the indexer,
  * folder and label edits: it creates the file if asked, and migrates it). All SQL lives in
- * main/engine/store/ (this class and the *-rows.ts modules beside it); lint keeps it there.
+ * main/engine/store/ (this class and the *-rows.ts modules beside it, which reach the connection
+ * through store/connection.ts); neither handle type exposes a database or a statement, and lint
+ * keeps SQL and that module inside the store.
  *
  * Invariants kept here:
  * - every result records its config; switching configs never deletes other results;
@@ -21,8 +23,9 @@ import { errorMessage, UserFacingError } from '../errors.js';
 import { dataDir } from '../runtime/paths.js';
 import type { ReconstructionMetrics } from '../sae/metrics.js';
 import type { SparseCodes } from '../sae/sparse-codes.js';
+import { attachConnection, type Connection } from './connection.js';
 import { deriveEntries, type ImageEntries } from './entries.js';
-import { COMPACT_AFTER_IMAGES, FeatureIndex, INDEXED_NONE, INDEXED_POSTINGS, INDEXED_RECENT } from './feature-index.js';
+import { COMPACT_AFTER_IMAGES, INDEXED_NONE, INDEXED_POSTINGS, INDEXED_RECENT, type FeatureIndex } from './feature-index.js';
 import { FeatureTotals, initFeatureStats } from './feature-stats.js';
 import { latestVersion, migrate, newerSchemaError, schemaVersion, type Migration } from './migrate.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -156,34 +159,26 @@ export type Library = ReadonlyLibrary;
 
 /** A library handle that can only read: what every query takes. */
 export class ReadonlyLibrary {
-  /** @internal the feature index, for the store's own modules. */
-  readonly index: FeatureIndex;
-  private readonly stmts = new Map<string, Database.Statement>();
+  // The connection, its statements and the feature index stay inside the class hierarchy; the
+  // store's other modules reach them through store/connection.ts (which lint keeps in the store).
+  protected readonly db: Database.Database;
+  protected readonly index: FeatureIndex;
+  private readonly conn: Connection;
 
   /** @internal use openLibrary. */
-  constructor(
-    /** @internal the store's own modules and tests only (lint keeps SQL in main/engine/store). */
-    readonly db: Database.Database,
-    readonly file: string,
-  ) {
-    this.index = new FeatureIndex(db);
+  constructor(db: Database.Database, readonly file: string) {
+    this.conn = attachConnection(this, db);
+    this.db = db;
+    this.index = this.conn.index;
   }
 
   close(): void {
     this.db.close();
   }
 
-  /**
-   * @internal a cached prepared statement, typed by the row (or plucked value) it returns: for
-   * main/engine/store only (two query modules under rewrite are the documented lint exceptions).
-   */
-  statement<R = unknown>(sql: string): Database.Statement<unknown[], R> {
-    let s = this.stmts.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.stmts.set(sql, s);
-    }
-    return s as Database.Statement<unknown[], R>;
+  /** A cached prepared statement (shared with the store modules' through the connection). */
+  protected statement<R = unknown>(sql: string): Database.Statement<unknown[], R> {
+    return this.conn.statement<R>(sql);
   }
 
   /** Runs `fn` in one read transaction: every statement in it sees the same snapshot. */

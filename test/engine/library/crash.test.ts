@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../helpers/references.js';
+import { connection } from '../../../main/engine/store/connection.js';
 import { Library } from '../../../main/engine/store/library.js';
 import { jobRows } from '../../../main/engine/store/job-rows.js';
 import { imageLatents } from '../../../main/engine/queries/image.js';
@@ -101,9 +102,9 @@ describe('crash safety', () => {
     const a = Library.open(db, { readonly: true });
     const b = Library.open(refDb, { readonly: true });
     try {
-      expect(a.db.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect(connection(a).db.pragma('integrity_check', { simple: true })).toBe('ok');
       expect(jobRows(a, ['running', 'queued', 'paused'])).toEqual([]);
-      const present = (l: Library): string[] => l.db.prepare("SELECT path FROM images WHERE status = 'present' ORDER BY path").pluck().all() as string[];
+      const present = (l: Library): string[] => connection(l).db.prepare("SELECT path FROM images WHERE status = 'present' ORDER BY path").pluck().all() as string[];
       const onDisk = (await fs.readdir(folder, { recursive: true })).filter((p) => isImageName(p)).map((p) => path.join(folder, p)).sort();
       expect(present(a)).toEqual(onDisk); // each image present exactly once (paths are unique)
       expect(present(a)).toEqual(present(b));
@@ -148,8 +149,8 @@ describe('crash safety', () => {
         const snapshot = lib.read(() => {
           const config = lib.listConfigs()[0];
           if (!config) return null;
-          const ids = lib.db.prepare('SELECT image_id FROM results WHERE config_id = ?').pluck().all(config.id) as number[];
-          const jobDone = lib.db.prepare("SELECT COUNT(*) FROM index_job_items WHERE state = 'done'").pluck().get() as number;
+          const ids = connection(lib).db.prepare('SELECT image_id FROM results WHERE config_id = ?').pluck().all(config.id) as number[];
+          const jobDone = connection(lib).db.prepare("SELECT COUNT(*) FROM index_job_items WHERE state = 'done'").pluck().get() as number;
           const running = jobRows(lib, ['running']).length;
           // Every result decodes completely, with the config's token count and embedding width.
           for (const id of ids) {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ROOT } from '../../helpers/references.js';
+import { connection } from '../../../main/engine/store/connection.js';
 import type { Library } from '../../../main/engine/store/library.js';
 import { imageLatents } from '../../../main/engine/queries/image.js';
 
@@ -46,7 +47,7 @@ export interface StoredResult { idx: number[][]; val: number[][]; embedding: num
 export function storedResults(lib: Library, configId: number): Map<string, StoredResult> {
   const config = lib.configById(configId);
   if (!config) throw new Error(`no configuration ${configId}`);
-  const ids = lib.db.prepare('SELECT id FROM images ORDER BY path').pluck().all() as number[];
+  const ids = connection(lib).db.prepare('SELECT id FROM images ORDER BY path').pluck().all() as number[];
   const out = new Map<string, StoredResult>();
   for (const id of ids) {
     if (!lib.hasResult(id, configId)) continue;

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connection } from '../../../main/engine/store/connection.js';
 import { Library, type WritableLibrary } from '../../../main/engine/store/library.js';
 import { Indexer, type IndexRunResult } from '../../../main/engine/library/indexer.js';
 import { IndexPipeline, type IndexPipelineOptions, type PipelineLike } from '../../../main/engine/library/index-pipeline.js';
@@ -84,7 +85,7 @@ describe('indexing the edge-case corpus', () => {
     expect(enc.at(-1)).toMatchObject({ done: indexed.length + failed.length, total: indexed.length + failed.length, failed: failed.length });
     expect(enc.some((p) => p.rate !== null && p.etaSeconds !== null && p.current !== null)).toBe(true);
     expect(new Set(progress.map((p) => p.phase))).toEqual(new Set(['scan', 'hash', 'encode', 'finish', 'done']));
-    const rows = lib.db.prepare("SELECT COUNT(*) FROM images WHERE status = 'present'").pluck().get();
+    const rows = connection(lib).db.prepare("SELECT COUNT(*) FROM images WHERE status = 'present'").pluck().get();
     expect(rows).toBe(indexed.length + failed.length);
   });
 
@@ -98,7 +99,7 @@ describe('indexing the edge-case corpus', () => {
 
   it('re-run: thumbnails gone from the cache come back, read from the photos, without loading the model', async () => {
     const names = (await fs.readdir(thumbs)).filter((f) => f.endsWith('.jpg')).sort();
-    expect(names.length).toBe(new Set(lib.db.prepare("SELECT i.hash FROM images i JOIN results r ON r.image_id = i.id WHERE i.status = 'present'").pluck().all()).size);
+    expect(names.length).toBe(new Set(connection(lib).db.prepare("SELECT i.hash FROM images i JOIN results r ON r.image_id = i.id WHERE i.status = 'present'").pluck().all()).size);
     const lost = names.filter((_, i) => i % 3 === 0);
     const before = new Map<string, Buffer>();
     for (const f of lost) {
@@ -199,7 +200,7 @@ describe('indexing the edge-case corpus', () => {
       await expect(newIndexer(l).index({ folders: [corpus.root], modelDir: path.join(tmp, 'nope'), sae: TINY.sae })).rejects.toThrow(/no such model folder/);
       await expect(newIndexer(l).index({ folders: [corpus.root], modelDir: TINY.modelDir, sae: path.join(ROOT, 'test/fixtures/photos/rocket.jpg') })).rejects.toThrow(/rocket\.jpg/);
       await expect(newIndexer(l).index({ folders: [corpus.root], modelDir: TINY.modelDir, sae: TINY.sae, layer: 99 })).rejects.toThrow(/layer 99 is out of range/);
-      expect(l.db.prepare('SELECT COUNT(*) FROM images').pluck().get()).toBe(0);
+      expect(connection(l).db.prepare('SELECT COUNT(*) FROM images').pluck().get()).toBe(0);
       expect(l.listFolders()).toEqual([]);
     } finally {
       l.close();
@@ -298,15 +299,15 @@ describe('job queue: pause, resume, cancel', () => {
     const q = new Indexer(l).queue;
     const job = q.enqueue({ folders: [dir], ...TINY, layer: null, retryFailed: false });
     // Pretend a live process (this one, from another host name would need a heartbeat) holds it.
-    l.db.prepare("UPDATE index_jobs SET state = 'running', owner_pid = ?, owner_host = ?, heartbeat_at = ? WHERE id = ?").run(process.ppid, os.hostname(), Date.now(), job.id);
+    connection(l).db.prepare("UPDATE index_jobs SET state = 'running', owner_pid = ?, owner_host = ?, heartbeat_at = ? WHERE id = ?").run(process.ppid, os.hostname(), Date.now(), job.id);
     await expect(newIndexer(l).index({ folders: [dir], ...TINY, layer: 1 })).rejects.toThrow(/another indexer is running/);
     // A live pid without a heartbeat for minutes (a reused pid): interrupted.
-    l.db.prepare('UPDATE index_jobs SET heartbeat_at = ? WHERE id = ?').run(Date.now() - 10 * 60_000, job.id);
+    connection(l).db.prepare('UPDATE index_jobs SET heartbeat_at = ? WHERE id = ?').run(Date.now() - 10 * 60_000, job.id);
     expect(q.isInterrupted(q.get(job.id)!)).toBe(true);
-    l.db.prepare('UPDATE index_jobs SET heartbeat_at = ? WHERE id = ?').run(Date.now(), job.id);
+    connection(l).db.prepare('UPDATE index_jobs SET heartbeat_at = ? WHERE id = ?').run(Date.now(), job.id);
     expect(q.isInterrupted(q.get(job.id)!)).toBe(false);
     // Its owner dies: the job is interrupted and resumable.
-    l.db.prepare('UPDATE index_jobs SET owner_pid = ? WHERE id = ?').run(2 ** 22 + 12345, job.id);
+    connection(l).db.prepare('UPDATE index_jobs SET owner_pid = ? WHERE id = ?').run(2 ** 22 + 12345, job.id);
     expect(q.isInterrupted(q.get(job.id)!)).toBe(true);
     const r = await newIndexer(l).index({ folders: [dir], ...TINY });
     expect(r).toMatchObject({ jobId: job.id, resumed: true, state: 'done', indexed: 0 });

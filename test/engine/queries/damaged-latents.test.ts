@@ -4,6 +4,7 @@ import { UserFacingError } from '../../../main/engine/errors.js';
 import { gallery } from '../../../main/engine/queries/gallery.js';
 import { imageLatents } from '../../../main/engine/queries/image.js';
 import { queryImages, regionTokens } from '../../../main/engine/queries/feature-query.js';
+import { connection } from '../../../main/engine/store/connection.js';
 import { Library, type ConfigRow, type WritableLibrary } from '../../../main/engine/store/library.js';
 import type { SparseCodes } from '../../../main/engine/sae/sparse-codes.js';
 import { addSyntheticImages, maxPerFeature, SYNTH, tempDir } from '../store/helpers.js';
@@ -22,7 +23,7 @@ beforeAll(async () => {
   damagedPath = lib.imageById(damagedId)!.path;
   // A damaged row, as a bad disk or a damaged copy of the file would leave it: its first bytes
   // overwritten, so that every read of it fails (a row read only decodes what it needs).
-  lib.db.prepare("UPDATE latents SET codes = X'09ff' || substr(codes, 3) WHERE result_id = (SELECT id FROM results WHERE image_id = ?)").run(damagedId);
+  connection(lib).db.prepare("UPDATE latents SET codes = X'09ff' || substr(codes, 3) WHERE result_id = (SELECT id FROM results WHERE image_id = ?)").run(damagedId);
 });
 afterAll(() => lib?.close());
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { similarImages, SimilarImagesIndex } from '../../../main/engine/queries/similar.js';
+import { connection } from '../../../main/engine/store/connection.js';
 import { Library, type ConfigRow, type WritableLibrary } from '../../../main/engine/store/library.js';
 import { packFloat16, unpackFloat16 } from '../../../main/engine/store/packing.js';
 import { addSyntheticImages, rng, SYNTH, syntheticResult, tempDir } from '../store/helpers.js';
@@ -23,7 +24,7 @@ afterAll(async () => {
 let index: SimilarImagesIndex | undefined;
 
 function embedding(id: number): Float32Array {
-  return unpackFloat16(lib.db.prepare('SELECT l.embedding FROM results r JOIN latents l ON l.result_id = r.id WHERE r.config_id = ? AND r.image_id = ?')
+  return unpackFloat16(connection(lib).db.prepare('SELECT l.embedding FROM results r JOIN latents l ON l.result_id = r.id WHERE r.config_id = ? AND r.image_id = ?')
     .pluck().get(config.id, id) as Buffer);
 }
 

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Edit } from '../../../main/engine/steering/edits.js';
+import { connection } from '../../../main/engine/store/connection.js';
 import { Library, type WritableLibrary } from '../../../main/engine/store/library.js';
 import { unpackFloat16 } from '../../../main/engine/store/packing.js';
 import { runCli } from '../../cli/run-cli.js';
@@ -47,7 +48,7 @@ afterAll(() => lib?.close());
 
 /** Brute-force cosine ranking of the library's stored embeddings, `exclude` left out. */
 function ranking(v: readonly number[], exclude: string): { file: string; score: number }[] {
-  const rows = lib.db.prepare("SELECT i.path, l.embedding FROM images i JOIN results r ON r.image_id = i.id JOIN latents l ON l.result_id = r.id WHERE i.status = 'present'")
+  const rows = connection(lib).db.prepare("SELECT i.path, l.embedding FROM images i JOIN results r ON r.image_id = i.id JOIN latents l ON l.result_id = r.id WHERE i.status = 'present'")
     .raw().all() as [string, Buffer][];
   return rows.filter(([p]) => p !== path.resolve(exclude))
     .map(([file, blob]) => ({ file, score: cosine(v, unpackFloat16(blob)) }))

@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { gallery } from '../../../main/engine/queries/gallery.js';
+import { connection } from '../../../main/engine/store/connection.js';
 import { Library } from '../../../main/engine/store/library.js';
 import { unpackLatents } from '../../../main/engine/store/latents-blob.js';
 import { ROOT } from '../../helpers/references.js';
@@ -85,13 +86,13 @@ describe('readers while a writer writes', () => {
       const configs = reader.listConfigs();
       if (configs.length === 0) return;
       const config = configs[0]!;
-      const total = reader.db.prepare('SELECT count(*) FROM results').pluck().get() as number;
+      const total = connection(reader).db.prepare('SELECT count(*) FROM results').pluck().get() as number;
       expect(total % BATCH).toBe(0); // never half a batch
       seen.add(total);
-      const rows = reader.db.prepare(`SELECT r.image_id, r.indexed, l.codes FROM results r JOIN images i ON i.id = r.image_id
+      const rows = connection(reader).db.prepare(`SELECT r.image_id, r.indexed, l.codes FROM results r JOIN images i ON i.id = r.image_id
           JOIN latents l ON l.result_id = r.id WHERE i.status = 'present'`).raw().all() as [number, number, Buffer][];
       expect(rows.every(([, indexed]) => indexed > 0)).toBe(true);
-      expect(reader.db.prepare('SELECT count(*) FROM results WHERE indexed > 0').pluck().get()).toBe(rows.length);
+      expect(connection(reader).db.prepare('SELECT count(*) FROM results WHERE indexed > 0').pluck().get()).toBe(rows.length);
       const present = new Map<number, SparseCodes>(rows.map(([id, , codes]) => [id, unpackLatents(codes)]));
       for (const f of [0, 1, 2, 7, 30]) {
         const want = bruteGallery(present, f).map((x) => ({ imageId: x.imageId, act: x.act, token: x.token }));

@@ -3,6 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KIND_CLS, KIND_POOLED, type EntryKind } from '../../../main/engine/store/entries.js';
 import { COMPACT_AFTER_IMAGES } from '../../../main/engine/store/feature-index.js';
 import { decodeHistogram, FeatureTotals, halfTable } from '../../../main/engine/store/feature-stats.js';
+import { connection } from '../../../main/engine/store/connection.js';
+import { labelRows, putLabelRow } from '../../../main/engine/store/feature-rows.js';
 import { Library, type ConfigRow, type NewImage, type WritableLibrary } from '../../../main/engine/store/library.js';
 import type { SparseCodes } from '../../../main/engine/sae/sparse-codes.js';
 import { RunMerger } from '../../../main/engine/queries/runs.js';
@@ -24,7 +26,7 @@ const newImage = (p: string, folderId: number, hash = `hash:${p}`): NewImage => 
 function indexOf(l: WritableLibrary, configId: number, kind: EntryKind, nFeatures: number): Map<number, { imageId: number; act: number; token: number }[]> {
   const out = new Map<number, { imageId: number; act: number; token: number }[]>();
   for (let f = 0; f < nFeatures; f++) {
-    const m = new RunMerger(l.index.runs(configId, kind, f));
+    const m = new RunMerger(connection(l).index.runs(configId, kind, f));
     const rows: { imageId: number; act: number; token: number }[] = [];
     for (let e = m.next(); e; e = m.next()) rows.push({ imageId: e.image, act: halfTable()[e.actBits]!, token: e.token });
     if (rows.length) out.set(f, rows);
@@ -50,9 +52,9 @@ function expectIndexMatches(config: ConfigRow, present: Map<number, SparseCodes>
 
 describe('Library: folders, configs, images', () => {
   it('creates the library folder, runs in WAL with foreign keys', () => {
-    expect(lib.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(lib.db.pragma('foreign_keys', { simple: true })).toBe(1);
-    expect(lib.db.pragma('synchronous', { simple: true })).toBe(1);
+    expect(connection(lib).db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(connection(lib).db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(connection(lib).db.pragma('synchronous', { simple: true })).toBe(1);
     expect(lib.file).toBe(path.join(dir, 'lib', 'library.sqlite'));
   });
 
@@ -131,7 +133,7 @@ describe('Library: results and the feature index', () => {
     lib.writeResults(config.id, replaced);
     for (const res of replaced) present.set(res.imageId, stored(res.codes, config.nFeatures));
     expectIndexMatches(config, present);
-    expect(lib.db.prepare('SELECT count(*) FROM results').pluck().get()).toBe(40);
+    expect(connection(lib).db.prepare('SELECT count(*) FROM results').pluck().get()).toBe(40);
 
     // Removed images leave the index (results kept); back again, they return.
     lib.markRemoved(ids.slice(10, 20));
@@ -151,11 +153,11 @@ describe('Library: results and the feature index', () => {
     // Purge: removed images and their results are gone for good.
     expect(lib.purgeRemoved()).toBe(9);
     expect(lib.imageById(ids[11]!)).toBeUndefined();
-    expect(lib.db.prepare('SELECT count(*) FROM results').pluck().get()).toBe(40 - 1 - 9);
-    expect(lib.db.prepare('SELECT count(*) FROM latents').pluck().get()).toBe(40 - 1 - 9);
+    expect(connection(lib).db.prepare('SELECT count(*) FROM results').pluck().get()).toBe(40 - 1 - 9);
+    expect(connection(lib).db.prepare('SELECT count(*) FROM latents').pluck().get()).toBe(40 - 1 - 9);
     expectIndexMatches(config, kept);
-    expect(lib.db.pragma('integrity_check', { simple: true })).toBe('ok');
-    expect(lib.db.pragma('foreign_key_check')).toEqual([]);
+    expect(connection(lib).db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(connection(lib).db.pragma('foreign_key_check')).toEqual([]);
   });
 
   it('gives the same index after compaction into postings, and keeps it exact through later changes', () => {
@@ -163,11 +165,11 @@ describe('Library: results and the feature index', () => {
     const n = COMPACT_AFTER_IMAGES + 100;
     const present = addSyntheticImages(lib, config, n, 11);
     // Batches of 64: writeResults compacted once 512 images were recent; 100 are still recent rows.
-    const states = lib.db.prepare('SELECT indexed, count(*) AS n FROM results GROUP BY indexed ORDER BY indexed').all();
+    const states = connection(lib).db.prepare('SELECT indexed, count(*) AS n FROM results GROUP BY indexed ORDER BY indexed').all();
     expect(states).toEqual([{ indexed: 1, n: 100 }, { indexed: 2, n: COMPACT_AFTER_IMAGES }]);
     expectIndexMatches(config, present);
     lib.compact(config.id);
-    expect(lib.db.prepare('SELECT count(*) FROM recent_entries').pluck().get()).toBe(0);
+    expect(connection(lib).db.prepare('SELECT count(*) FROM recent_entries').pluck().get()).toBe(0);
     expectIndexMatches(config, present);
 
     const ids = [...present.keys()];
@@ -191,7 +193,7 @@ describe('Library: results and the feature index', () => {
     for (const it of items) p2.set(it.imageId, stored(it.codes, c2.nFeatures));
     expectIndexMatches(c1, p1);
     expectIndexMatches(c2, p2);
-    expect(lib.db.prepare('SELECT config_id, count(*) AS n FROM results GROUP BY config_id').all()).toEqual([{ config_id: c1.id, n: 20 }, { config_id: c2.id, n: 10 }]);
+    expect(connection(lib).db.prepare('SELECT config_id, count(*) AS n FROM results GROUP BY config_id').all()).toEqual([{ config_id: c1.id, n: 20 }, { config_id: c2.id, n: 10 }]);
   });
 
   it('refuses results that do not fit the config', () => {
@@ -225,7 +227,7 @@ describe('Library: feature statistics', () => {
       });
       for (const f of seen) images.set(f, (images.get(f) ?? 0) + 1);
     }
-    const rows = lib.db.prepare('SELECT feature, images, tokens, max_act, sum_act, histogram FROM feature_stats WHERE config_id = ? ORDER BY feature').all(config.id) as
+    const rows = connection(lib).db.prepare('SELECT feature, images, tokens, max_act, sum_act, histogram FROM feature_stats WHERE config_id = ? ORDER BY feature').all(config.id) as
       { feature: number; images: number; tokens: number; max_act: number; sum_act: number; histogram: Buffer | null }[];
     expect(rows).toHaveLength(config.nFeatures);
     for (const r of rows) {
@@ -257,14 +259,41 @@ describe('Library: feature statistics', () => {
     const back = lib.imageById(ids[5]!)!;
     lib.updateImageFile(back.id, back);
     present.set(back.id, fifth);
-    expect(FeatureTotals.load(lib.db, config.id, config.nFeatures).stale.some((x) => x === 1)).toBe(true); // maxima that left
+    expect(FeatureTotals.load(connection(lib).db, config.id, config.nFeatures).stale.some((x) => x === 1)).toBe(true); // maxima that left
     lib.refreshFeatureStats(config.id);
     expectStats(config, present);
 
-    const state = () => lib.db.prepare('SELECT generation, stats_generation, stats_images, stats_tokens, stats_at FROM configs WHERE id = ?').get(config.id) as Record<string, number>;
+    const state = () => connection(lib).db.prepare('SELECT generation, stats_generation, stats_images, stats_tokens, stats_at FROM configs WHERE id = ?').get(config.id) as Record<string, number>;
     const s1 = state();
     expect(s1).toMatchObject({ stats_generation: s1['generation'], stats_images: present.size, stats_tokens: present.size * 17 });
     lib.refreshFeatureStats(config.id);
     expect(state()['stats_at']).toBe(s1['stats_at']); // unchanged data: nothing to do
+  });
+});
+
+describe('library handles expose no SQL', () => {
+  it('keep the connection for the store: one statement cache per handle, and a read-only one cannot write', () => {
+    const file = lib.file;
+    const config = lib.ensureConfig(SYNTH);
+    addSyntheticImages(lib, config, 3, 1);
+    // @ts-expect-error neither handle type has a database, a statement() or the feature index
+    expect(lib.statement).toBeTypeOf('function');
+    // @ts-expect-error see above
+    expect(lib.db).toBeDefined();
+    const ro = Library.open(file, { readonly: true });
+    try {
+      // @ts-expect-error see above
+      expect(ro.index).toBeDefined();
+      const c = connection(ro);
+      expect(c.statement('SELECT count(*) FROM images')).toBe(c.statement('SELECT count(*) FROM images'));
+      expect(connection(ro)).not.toBe(connection(lib));
+      expect(ro.read(() => labelRows(ro, config.saeFingerprint))).toEqual([]);
+      expect(() => putLabelRow(ro as WritableLibrary, config.saeFingerprint, { feature: 1, label: 'sky', note: '', updatedAt: 1 })).toThrow(/readonly/);
+      putLabelRow(lib, config.saeFingerprint, { feature: 1, label: 'sky', note: '', updatedAt: 1 });
+      expect(labelRows(ro, config.saeFingerprint).map((r) => r.label)).toEqual(['sky']);
+    } finally {
+      ro.close();
+    }
+    expect(() => connection({} as WritableLibrary)).toThrow(/not a library handle/);
   });
 });

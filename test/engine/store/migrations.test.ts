@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { UserFacingError } from '../../../main/engine/errors.js';
+import { connection } from '../../../main/engine/store/connection.js';
 import { Library } from '../../../main/engine/store/library.js';
 import { gallery } from '../../../main/engine/queries/gallery.js';
 import { imageLatents } from '../../../main/engine/queries/image.js';
@@ -75,16 +76,16 @@ describe('opening libraries of other versions', () => {
     const file = path.join(dir, 'old.sqlite');
     // A library as version 1 of the app wrote it (schema 1, its writers).
     const v1 = Library.open(file, { migrations: MIGRATIONS.slice(0, 1) });
-    expect(schemaVersion(v1.db)).toBe(1);
+    expect(schemaVersion(connection(v1).db)).toBe(1);
     const config = v1.ensureConfig(SYNTH);
     const ids = [...addSyntheticImages(v1, config, 5, 1).keys()];
     v1.close();
 
     const lib = Library.open(file);
-    expect(schemaVersion(lib.db)).toBe(latestVersion(MIGRATIONS));
+    expect(schemaVersion(connection(lib).db)).toBe(latestVersion(MIGRATIONS));
     expect(lib.listConfigs()).toHaveLength(1);
     expect(ids.every((id) => lib.hasResult(id, config.id))).toBe(true);
-    expect(lib.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(connection(lib).db.pragma('integrity_check', { simple: true })).toBe('ok');
     lib.close();
   });
 
@@ -97,9 +98,9 @@ describe('opening libraries of other versions', () => {
     fresh.close();
 
     const lib = Library.open(file);
-    expect(schemaVersion(lib.db)).toBe(latestVersion(MIGRATIONS));
+    expect(schemaVersion(connection(lib).db)).toBe(latestVersion(MIGRATIONS));
     const config = lib.ensureConfig(SYNTH);
-    const blobs = lib.db.prepare('SELECT codes FROM latents ORDER BY result_id').pluck().all() as Buffer[];
+    const blobs = connection(lib).db.prepare('SELECT codes FROM latents ORDER BY result_id').pluck().all() as Buffer[];
     expect(blobs.map((b) => b[0])).toEqual([1, 1, 1, 1, 1, 1]);
     want.forEach((codes, i) => {
       const got = imageLatents(lib, config, `/photos/synthetic/img-31-${i}.jpg`);
@@ -108,7 +109,7 @@ describe('opening libraries of other versions', () => {
     });
     // New results are written as version 2 next to the old ones; queries see both.
     const added = addSyntheticImages(lib, config, 4, 32, '/photos/more');
-    const newest = lib.db.prepare('SELECT codes FROM latents ORDER BY result_id DESC LIMIT 1').pluck().get() as Buffer;
+    const newest = connection(lib).db.prepare('SELECT codes FROM latents ORDER BY result_id DESC LIMIT 1').pluck().get() as Buffer;
     expect(newest[0]).toBe(2);
     const all = [...want, ...added.values()];
     const feature = Array.from(all[0]!.idx).find((f, j) => all[0]!.val[j]! > 0)!;
@@ -116,7 +117,7 @@ describe('opening libraries of other versions', () => {
     const g = gallery(lib, config, feature, { token: 'any', limit: 100 });
     expect(g.total).toBe(firing);
     expect(g.items).toHaveLength(firing);
-    expect(lib.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(connection(lib).db.pragma('integrity_check', { simple: true })).toBe('ok');
     lib.close();
   });
 
