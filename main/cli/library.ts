@@ -7,7 +7,8 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { UserFacingError } from '../engine/errors.js';
 import type { ConfigChoice } from '../engine/queries/config.js';
-import { defaultLibraryFile, openLibrary, type ReadonlyLibrary, type WritableLibrary } from '../engine/store/library.js';
+import type { ReadonlyLibrary, WritableLibrary } from '../engine/store/library.js';
+import { defaultLibraryFile, withReadonlyLibrary, withWritableLibrary as withWritableLibraryFile } from '../app/library-files.js';
 import { parseLayer, parsePositiveInt } from './options.js';
 import { ApiContract, type ApiInput, type ApiOutput } from '../../common/contract/index.js';
 import { readQueries, type ReadMethod } from '../app/read-queries.js';
@@ -32,26 +33,16 @@ export function configChoice(opts: LibraryOptions): ConfigChoice {
 }
 
 /** Runs `fn` on a read-only handle of the library (never created, never migrated), then closes it. */
-export async function withLibrary<T>(opts: { db?: string }, fn: (lib: ReadonlyLibrary) => T | Promise<T>): Promise<T> {
-  const lib = openLibrary(libraryFileOf(opts));
-  try {
-    return await fn(lib);
-  } finally {
-    lib.close();
-  }
+export function withLibrary<T>(opts: { db?: string }, fn: (lib: ReadonlyLibrary) => T | Promise<T>): Promise<T> {
+  return withReadonlyLibrary(libraryFileOf(opts), fn);
 }
 
 /**
  * Runs `fn` on a writable handle (an older library is upgraded), then closes it. `create`: make
  * the file when missing (adding folders, indexing); otherwise a missing library is an error.
  */
-export async function withWritableLibrary<T>(opts: { db?: string }, how: { create: boolean }, fn: (lib: WritableLibrary) => T | Promise<T>): Promise<T> {
-  const lib = openLibrary(libraryFileOf(opts), { write: true, create: how.create });
-  try {
-    return await fn(lib);
-  } finally {
-    lib.close();
-  }
+export function withWritableLibrary<T>(opts: { db?: string }, how: { create: boolean }, fn: (lib: WritableLibrary) => T | Promise<T>): Promise<T> {
+  return withWritableLibraryFile(libraryFileOf(opts), how, fn);
 }
 
 /**
@@ -95,6 +86,4 @@ export function libraryFileOf(opts: { db?: string }): string {
 export function defaultDbPath(): string {
   return defaultLibraryFile();
 }
-
-export { checkFolder } from '../engine/library/folders.js';
 

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
@@ -98,13 +99,65 @@ describe('SQL stays in main/engine/store', () => {
     expect(await sqlErrors('main/app/x.ts', prose)).toEqual([]);
   });
 
-  it('lists its temporary exceptions by name only', async () => {
-    expect(await sqlErrors('main/engine/queries/gallery.ts', viaStatement)).toEqual([]);
-    expect(await sqlErrors('main/engine/queries/gallery-other.ts', viaStatement)).not.toEqual([]);
+  it('has no exceptions among the query modules: their real code passes, one statement added fails', async () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    for (const name of ['gallery.ts', 'feature-query.ts', 'similar.ts', 'runs.ts']) {
+      const file = `main/engine/queries/${name}`;
+      const code = await readFile(`${root}/${file}`, 'utf8');
+      expect(await sqlErrors(file, code), file).toEqual([]);
+      expect(await sqlErrors(file, code + viaStatement), file).not.toEqual([]);
+      expect(await sqlErrors(file, code + viaDb), file).not.toEqual([]);
+      expect(await sqlErrors(file, code + sqlTemplate), file).toHaveLength(1);
+    }
+  });
+
+  it("keeps a handle's connection (store/connection.ts) inside the store", async () => {
+    const viaConnection = "import { statement } from '../store/connection.js';\nexport const s = statement;\n";
+    const dynamic = "export const c = () => import('../../engine/store/connection.js');\n";
+    expect(await sqlErrors('main/engine/queries/x.ts', viaConnection)).toHaveLength(1);
+    expect(await sqlErrors('main/app/x.ts', dynamic)).toHaveLength(1);
+    expect(await sqlErrors('main/engine/store/x.ts', "import { statement } from './connection.js';\nexport const s = statement;\n")).toEqual([]);
+    expect(await sqlErrors('main/engine/queries/x.ts', "import { gallery } from './gallery.js';\nexport const g = gallery;\n")).toEqual([]);
   });
 
   it('keeps the IPC rule where both apply', async () => {
     expect(await restrictedImportErrors('main/electron/index.ts', usesIpcMain)).toHaveLength(1);
     expect(await restrictedImportErrors('main/transports/ipc.ts', usesIpcMain)).toEqual([]);
+  });
+});
+
+describe('the CLI reaches the engine through main/app', () => {
+  const cliEngineErrors = async (file: string, code: string) => {
+    const [result] = await eslint.lintText(code, { filePath: file });
+    return (result?.messages ?? []).filter((m) => m.message.includes('The CLI reaches the engine')).map((m) => m.ruleId);
+  };
+  const valueImport = (spec: string) => `import { x } from '${spec}';\nexport const y = x;\n`;
+
+  it('refuses a value import, a re-export or a dynamic import of an engine module', async () => {
+    expect(await cliEngineErrors('main/cli/commands/x.ts', valueImport('../../engine/queries/gallery.js'))).toEqual(['@typescript-eslint/no-restricted-imports']);
+    expect(await cliEngineErrors('main/cli/library.ts', valueImport('../engine/store/library.js'))).toHaveLength(1);
+    expect(await cliEngineErrors('main/cli/commands/x.ts', "export { x } from '../../engine/library/indexer.js';\n")).toHaveLength(1);
+    expect(await cliEngineErrors('main/cli/commands/x.ts', "export const m = await import('../../engine/steering/steering.js');\n")).toEqual(['no-restricted-syntax']);
+  });
+
+  it('allows engine errors, the version, types, and main/app', async () => {
+    expect(await cliEngineErrors('main/cli/commands/x.ts', valueImport('../../engine/errors.js'))).toEqual([]);
+    expect(await cliEngineErrors('main/cli/index.ts', valueImport('../engine/version.js'))).toEqual([]);
+    expect(await cliEngineErrors('main/cli/commands/x.ts', "import type { X } from '../../engine/library/indexer.js';\nexport type Y = X;\n")).toEqual([]);
+    expect(await cliEngineErrors('main/cli/commands/x.ts', "import { type X } from '../../engine/library/indexer.js';\nexport type Y = X;\n")).toEqual([]);
+    expect(await cliEngineErrors('main/cli/commands/x.ts', valueImport('../../app/cli-indexing.js'))).toEqual([]);
+    // The rule is the CLI's: main/app itself is where the engine is called.
+    expect(await cliEngineErrors('main/app/x.ts', valueImport('../engine/queries/gallery.js'))).toEqual([]);
+  });
+
+  it('keeps the CLI\'s other rules (Electron, SQL) alongside', async () => {
+    expect(await restrictedImportErrors('main/cli/commands/x.ts', valueImport('../../electron/window.js'))).not.toEqual([]);
+    expect(await restrictedImportErrors('main/cli/commands/x.ts', "export const sql = (w: string) => `SELECT id FROM images WHERE ${w}`;\n")).toHaveLength(1);
+  });
+
+  it('holds for the CLI as it is', async () => {
+    const results = await eslint.lintFiles(['main/cli/**/*.ts']);
+    const found = results.flatMap((r) => r.messages.filter((m) => m.message.includes('The CLI reaches the engine')).map((m) => `${r.filePath}:${m.line}`));
+    expect(found).toEqual([]);
   });
 });

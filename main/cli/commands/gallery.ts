@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { GalleryItem, GalleryToken } from '../../../common/contract/index.js';
-import { DEFAULT_GALLERY_LIMIT } from '../../engine/queries/gallery.js';
+import { GALLERY_PAGE } from '../../app/cli-reads.js';
 import { writeOut } from '../exit.js';
 import { parsePositiveInt } from '../options.js';
 import { addLibraryOptions, num, parseFeature, parseNonNegative, readQuery, type LibraryOptions } from '../library.js';
@@ -34,7 +34,7 @@ export function registerGallery(program: Command): void {
     .description(COMMAND_INFO['gallery'].description)
     .argument('<feature>', 'feature number', parseFeature)
     .option('--token <t>', 'cls, any (the strongest token) or a token number', parseToken, 'any' as GalleryToken)
-    .option('--limit <n>', 'images to list', parsePositiveInt, DEFAULT_GALLERY_LIMIT)
+    .option('--limit <n>', 'images to list', parsePositiveInt, GALLERY_PAGE)
     .option('--offset <n>', 'skip this many first', parseNonNegative)
     .option('--quantiles [q,...]', `instead of the top, sample these quantiles of the activations (default ${DEFAULT_QUANTILES.join(',')}); --limit per quantile`, parseQuantiles)
     .option('--json', 'print [{"file", "act", "token"}]'))

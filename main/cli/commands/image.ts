@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { findImage } from '../../engine/queries/image.js';
+import { imageIdByFile } from '../../app/cli-reads.js';
 import { writeOut } from '../exit.js';
 import { addLibraryOptions, num, readQuery, type LibraryOptions } from '../library.js';
 import { COMMAND_INFO } from '../command-info.js';
@@ -15,7 +15,7 @@ export function registerImage(program: Command): void {
     .argument('<file>', 'an image of the library')
     .option('--json', 'print {"file", "layer", "embedding", "tokens": {"idx", "val"}, "mse", "ev"} like encode --json'))
     .action(async (file: string, opts: ImageOptions) => {
-      const r = await readQuery(opts, 'image.get', (lib) => ({ imageId: findImage(lib, file).id }));
+      const r = await readQuery(opts, 'image.get', (lib) => ({ imageId: imageIdByFile(lib, file) }));
       if (opts.json) {
         await writeOut(`${JSON.stringify({ file: r.file, layer: r.layer, embedding: r.embedding, tokens: r.tokens, mse: r.mse, ev: r.ev })}\n`);
         return;

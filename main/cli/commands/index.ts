@@ -1,13 +1,11 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { UserFacingError } from '../../engine/errors.js';
-import { parseProvider } from '../../engine/runtime/providers.js';
-import { Indexer, type IndexRunResult } from '../../engine/library/indexer.js';
-import { LibraryWatch, type LibraryWatchTarget } from '../../engine/library/watcher.js';
+import type { IndexRunResult } from '../../engine/library/indexer.js';
 import type { IndexProgress } from '../../engine/library/progress.js';
 import type { IndexSummary } from '../../engine/library/jobs.js';
+import { withIndexing, type IndexingSession } from '../../app/cli-indexing.js';
 import { EXIT_INTERRUPTED, writeOut } from '../exit.js';
-import { checkFolder, defaultDbPath, withWritableLibrary } from '../library.js';
+import { defaultDbPath, libraryFileOf } from '../library.js';
 import { withModelOptions, type ModelOptions } from '../options.js';
 import { COMMAND_INFO } from '../command-info.js';
 
@@ -109,14 +107,15 @@ function printSummary(s: IndexSummary, state: string): string {
 }
 
 /** `index --watch`: re-index on changes (one summary per run) until Ctrl-C. */
-async function watchUntilInterrupted(indexer: Indexer, target: LibraryWatchTarget, report: (r: IndexRunResult) => Promise<void>): Promise<void> {
-  const watch = await LibraryWatch.start(indexer, target);
-  process.stderr.write(`watching ${target.folders.length} folder${target.folders.length === 1 ? '' : 's'} for changes (Ctrl-C to stop)\n`);
-  watch.on('indexed', (r: IndexRunResult) => void report(r));
-  watch.on('error', (e: unknown) => process.stderr.write(`clipscope: ${e instanceof Error ? e.message : String(e)}\n`));
+async function watchUntilInterrupted(session: IndexingSession, report: (r: IndexRunResult) => Promise<void>): Promise<void> {
+  const watch = await session.watch(
+    (r) => void report(r),
+    (e) => process.stderr.write(`clipscope: ${e instanceof Error ? e.message : String(e)}\n`),
+  );
+  const n = session.folders.length;
+  process.stderr.write(`watching ${n} folder${n === 1 ? '' : 's'} for changes (Ctrl-C to stop)\n`);
   await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
   process.stderr.write('\nstopping\n');
-  indexer.pause();
   await watch.close();
 }
 
@@ -131,43 +130,35 @@ export function registerIndex(program: Command): void {
     .option('--json', 'print the run summary as one JSON line (the last line of stdout)')
     .option('--watch', 'then keep watching the folders and index changes as they happen (Ctrl-C stops)')
     .action(async (folders: string[], opts: IndexOptions) => {
-      const provider = parseProvider(opts.provider);
       let interrupted = false;
-      await withWritableLibrary(opts, { create: true }, async (lib) => {
-        let roots = folders.map(checkFolder);
-        if (roots.length === 0) {
-          roots = lib.listFolders().map((f) => f.path);
-          if (roots.length === 0) throw new UserFacingError(`${lib.file}: the library has no folders yet; name the folders to index`);
-        }
-        // One progress display per run (--watch runs again and again).
-        let reporter: Reporter | null = null;
-        const stopReporter = (): void => {
-          reporter?.stop();
-          reporter = null;
-        };
-        const indexer = new Indexer(lib, {
-          provider,
-          ...(opts.batch ? { batchSize: opts.batch } : {}),
-          ...(opts.thumbnails ? {} : { thumbDir: null }),
-          onProgress: (p) => {
-            reporter ??= progressReporter(process.stderr);
-            reporter.update(p);
-            if (p.phase === 'done') stopReporter();
-          },
-        });
-        const { job, resumed } = indexer.jobFor({ folders: roots, modelDir: opts.model, sae: opts.sae, layer: opts.layer ?? null, retryFailed: opts.retryFailed ?? false });
-        if (resumed) process.stderr.write(`resuming interrupted indexing job ${job.id}\n`);
+      // One progress display per run (--watch runs again and again).
+      let reporter: Reporter | null = null;
+      const stopReporter = (): void => {
+        reporter?.stop();
+        reporter = null;
+      };
+      const request = {
+        db: libraryFileOf(opts), folders, modelDir: opts.model, sae: opts.sae, layer: opts.layer ?? null, provider: opts.provider,
+        ...(opts.batch ? { batchSize: opts.batch } : {}), thumbnails: opts.thumbnails, retryFailed: opts.retryFailed ?? false,
+        onProgress: (p: IndexProgress) => {
+          reporter ??= progressReporter(process.stderr);
+          reporter.update(p);
+          if (p.phase === 'done') stopReporter();
+        },
+      };
+      await withIndexing(request, async (session) => {
+        if (session.resumed) process.stderr.write(`resuming interrupted indexing job ${session.jobId}\n`);
         // Ctrl-C: finish the current batch, keep the job paused (the next run resumes it).
         const onSigint = (): void => {
           if (interrupted) process.exit(EXIT_INTERRUPTED); // second Ctrl-C: the job is safe anyway
           interrupted = true;
           process.stderr.write('\nstopping after the current batch (Ctrl-C again to quit now; a re-run resumes)\n');
-          indexer.pause();
+          session.pause();
         };
         process.on('SIGINT', onSigint);
         let result;
         try {
-          result = await indexer.run(job.id);
+          result = await session.run();
         } finally {
           process.off('SIGINT', onSigint);
           stopReporter();
@@ -182,11 +173,11 @@ export function registerIndex(program: Command): void {
         };
         await report(result);
         if (result.state !== 'done') {
-          process.stderr.write(`indexing job ${job.id} ${result.state}${result.state === 'paused' ? '; run the same command again to resume' : ''}\n`);
+          process.stderr.write(`indexing job ${session.jobId} ${result.state}${result.state === 'paused' ? '; run the same command again to resume' : ''}\n`);
           process.exitCode = EXIT_INTERRUPTED;
           return;
         }
-        if (opts.watch) await watchUntilInterrupted(indexer, { folders: roots, modelDir: opts.model, sae: opts.sae, layer: opts.layer ?? null }, report);
+        if (opts.watch) await watchUntilInterrupted(session, report);
       });
     });
 }

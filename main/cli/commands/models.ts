@@ -1,12 +1,9 @@
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { inspectModel } from '../../engine/inspect.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_UNUSABLE, reportFatal, writeOut } from '../exit.js';
 import { parseLayer } from '../options.js';
-import { ModelManager, type DownloadEvent, type InstalledModel } from '../../engine/models/manager.js';
-import { DownloadError } from '../../engine/models/errors.js';
-import { parseLayers } from '../../engine/models/bundle.js';
-import { isDemoPath } from '../../engine/models/demo.js';
+import type { DownloadEvent, InstalledModel } from '../../engine/models/manager.js';
+import { downloadErrorKind, inspectModelFile, modelCatalogue, parseSaeLayers, type ModelCatalogue } from '../../app/model-catalogue.js';
 import { COMMAND_INFO } from '../command-info.js';
 
 /** Exit status of a download stopped by Ctrl-C (128 + SIGINT), as shells report it. */
@@ -115,12 +112,12 @@ function table(rows: string[][]): string {
 
 interface DirOpt { dir?: string }
 
-const manager = (o: DirOpt & { endpoint?: string }): ModelManager =>
-  new ModelManager({ ...(o.dir ? { dir: o.dir } : {}), ...(o.endpoint ? { endpoint: o.endpoint } : {}) });
+const manager = (o: DirOpt & { endpoint?: string }): ModelCatalogue =>
+  modelCatalogue({ ...(o.dir ? { dir: o.dir } : {}), ...(o.endpoint ? { endpoint: o.endpoint } : {}) });
 
 function layersOption(value: string): number[] {
   try {
-    return parseLayers(value);
+    return parseSaeLayers(value);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
@@ -136,8 +133,7 @@ export function registerModels(program: Command): void {
     .argument('<path>', 'CLIP model folder, CLIP-Scope .pt file or SAELens folder')
     .option('--json', 'print JSON')
     .action(async (p: string, opts: { json?: boolean }) => {
-      const m = await inspectModel(p);
-      const demo = isDemoPath(p);
+      const { model: m, demo } = await inspectModelFile(p);
       if (opts.json) return writeOut(`${JSON.stringify(demo ? { ...m, demo: true } : m)}\n`);
       const demoLine = demo ? ['  DEMO model: random weights, its features mean nothing (see resources/demo/README.md)'] : [];
       if (m.kind === 'vision') {
@@ -226,7 +222,7 @@ export function registerModels(program: Command): void {
         });
         view.done();
         if (opts.json) {
-          await writeOut(`${JSON.stringify({ installed: out.installed, failed: out.failed.map((f) => ({ name: f.name, error: f.error.message, kind: f.error instanceof DownloadError ? f.error.kind : 'error' })) }, null, 2)}\n`);
+          await writeOut(`${JSON.stringify({ installed: out.installed, failed: out.failed.map((f) => ({ name: f.name, error: f.error.message, kind: downloadErrorKind(f.error) ?? 'error' })) }, null, 2)}\n`);
         } else if (out.installed.length) {
           await writeOut(`${out.installed.map((m) => `${m.name}\t${m.path}`).join('\n')}\n`);
         }
@@ -234,7 +230,7 @@ export function registerModels(program: Command): void {
         process.exitCode = out.failed.length === 0 ? EXIT_OK : out.installed.length > 0 ? EXIT_SOME_FAILED : EXIT_UNUSABLE;
       } catch (err) {
         view.done();
-        if (err instanceof DownloadError && err.kind === 'cancelled') {
+        if (downloadErrorKind(err) === 'cancelled') {
           process.stderr.write('clipscope: download cancelled; what was downloaded so far is kept as .partial files, run the same command to resume\n');
           process.exitCode = EXIT_INTERRUPTED;
         } else {

@@ -1,14 +1,11 @@
-import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { ImageError, UserFacingError } from '../../engine/errors.js';
-import { indexedConfigs } from '../../engine/queries/config.js';
-import { SimilarImagesIndex, type SimilarImage } from '../../engine/queries/similar.js';
-import { parseProvider } from '../../engine/runtime/providers.js';
+import { UserFacingError } from '../../engine/errors.js';
 import type { Edit, TokenScope } from '../../engine/steering/edits.js';
-import { Steering, type FeatureChange, type LaterLayerResult, type LaterSae, type LayerDiff, type SteererInfo } from '../../engine/steering/steering.js';
+import type { FeatureChange, LaterLayerResult, LayerDiff, SteererInfo } from '../../engine/steering/steering.js';
+import { steerFile, type SteerFileRequest, type SteerNeighbours } from '../../app/steer-file.js';
 import { EXIT_SOME_FAILED, writeOut } from '../exit.js';
 import { parseLayer, parsePositiveInt } from '../options.js';
-import { num, withLibrary } from '../library.js';
+import { num } from '../library.js';
 import { COMMAND_INFO } from '../command-info.js';
 
 interface SteerOptions {
@@ -48,25 +45,19 @@ function describeEdit(e: Edit): string {
   return 'value' in e ? `set #${e.feature} = ${e.value} on ${on}` : `scale #${e.feature} x ${e.scale} on ${on}`;
 }
 
-interface Neighbours { before: SimilarImage[]; after: SimilarImage[] }
-
 /**
- * The SAE for --later-layer: --later-sae, or the library's configuration of this model folder at
- * that layer (--db). Asked before the model opens, so a missing one fails fast.
+ * What --later-layer / --later-sae ask for. The SAE comes from --later-sae, or the --db library's
+ * configuration at that layer; checked before the model opens, so a missing one fails fast.
  */
-async function laterSae(opts: SteerOptions): Promise<LaterSae | null> {
+function laterRequest(opts: SteerOptions): SteerFileRequest['later'] {
   const layer = opts.laterLayer;
   if (layer === undefined) {
     if (opts.laterSae !== undefined) throw new UserFacingError('--later-sae needs --later-layer L2 (the layer whose features to compare)');
-    return null;
+    return undefined;
   }
   if (opts.laterSae !== undefined) return { layer, sae: opts.laterSae };
   if (!opts.db) throw new UserFacingError(`--later-layer ${layer} needs an SAE for that layer: --later-sae PATH, or --db with a library indexed at layer ${layer}`);
-  const model = path.resolve(opts.model);
-  const config = await withLibrary({ db: opts.db }, (lib) =>
-    indexedConfigs(lib).filter((c) => c.layer === layer && c.normalization === 'raw' && path.resolve(c.modelDir) === model).sort((a, b) => a.id - b.id)[0]);
-  if (!config) throw new UserFacingError(`${opts.db} holds nothing indexed at layer ${layer} with ${opts.model}: give --later-sae PATH`);
-  return { layer, sae: config.saePath };
+  return { layer };
 }
 
 function changesJson(d: LayerDiff): Record<string, unknown> {
@@ -89,36 +80,14 @@ function laterLines(l: LaterLayerResult): string[] {
   ];
 }
 
-/**
- * The photo's nearest library images before and after the edit. Any configuration of the same
- * model holds the same embeddings; the one of this model folder (and layer) is preferred.
- */
-async function neighbours(db: string, info: SteererInfo, image: string, vectors: [Float32Array, Float32Array], limit: number): Promise<Neighbours> {
-  const { configId, exclude } = await withLibrary({ db }, (lib) => {
-    const fits = indexedConfigs(lib).filter((c) => c.embeddingDim === info.embeddingDim);
-    const rank = (c: (typeof fits)[number]): number => (path.resolve(c.modelDir) === info.modelDir ? 2 : 0) + (c.layer === info.layer ? 1 : 0);
-    const best = fits.sort((a, b) => rank(b) - rank(a) || a.id - b.id)[0];
-    if (!best) throw new UserFacingError(`${lib.file} holds no indexed images with ${info.embeddingDim}-dim embeddings (index them with this model first)`);
-    const self = lib.imageByPath(image);
-    return { configId: best.id, exclude: self ? [self.id] : [] };
-  });
-  const index = SimilarImagesIndex.open();
-  try {
-    const [before, after] = await index.nearest({ db, configId, vectors, limit, exclude });
-    return { before: before!, after: after! };
-  } finally {
-    await index.close();
-  }
-}
-
 /** "=", "up 2", "down 1" or "new" for each image of the after list. */
-function rankChange(n: Neighbours, i: number): string {
+function rankChange(n: SteerNeighbours, i: number): string {
   const was = n.before.findIndex((b) => b.imageId === n.after[i]!.imageId);
   if (was < 0) return 'new';
   return was === i ? '=' : was > i ? `up ${was - i}` : `down ${i - was}`;
 }
 
-function summary(file: string, info: SteererInfo, edits: readonly Edit[], r: { cosine: number; l2: number; recon: number; later: LaterLayerResult | null }, n: Neighbours | null): string {
+function summary(file: string, info: SteererInfo, edits: readonly Edit[], r: { cosine: number; l2: number; recon: number; later: LaterLayerResult | null }, n: SteerNeighbours | null): string {
   const lines = [
     `${file} at layer ${info.layer} (${info.provider})`,
     ...edits.map((e) => `  ${describeEdit(e)}`),
@@ -161,42 +130,32 @@ export function registerSteer(program: Command): void {
     .action(async (image: string, opts: SteerOptions) => {
       const all = ordered;
       if (all.length === 0) throw new UserFacingError('give at least one edit: --set F=V[@TOKENS] or --scale F=S[@TOKENS]');
-      const later = await laterSae(opts);
-      const steering = await Steering.open({
-        modelDir: opts.model, sae: opts.sae, provider: parseProvider(opts.provider), ...(opts.layer === undefined ? {} : { layer: opts.layer }), ...(later ? { later: [later] } : {}),
+      const later = laterRequest(opts);
+      const r = await steerFile({
+        file: image, modelDir: opts.model, sae: opts.sae, provider: opts.provider, edits: all, neighbours: opts.neighbours,
+        ...(opts.layer === undefined ? {} : { layer: opts.layer }), ...(opts.db ? { db: opts.db } : {}), ...(later ? { later } : {}),
       });
-      try {
-        const source = { file: image };
-        let result;
-        let photo;
-        try {
-          [result] = await steering.preview(source, [all], { later: later !== null });
-          photo = await steering.photo(source);
-        } catch (e) {
-          if (!(e instanceof ImageError)) throw e;
-          process.stderr.write(`clipscope: ${e.message}\n`);
-          process.exitCode = EXIT_SOME_FAILED;
-          return;
-        }
-        const n = opts.db ? await neighbours(opts.db, steering.info, image, [photo.original, result!.embedding], opts.neighbours) : null;
-        if (opts.json) {
-          await writeOut(`${JSON.stringify({
-            file: image,
-            layer: steering.info.layer,
-            edits: all.map(editJson),
-            embedding: Array.from(result!.embedding),
-            original_embedding: Array.from(photo.original),
-            cosine: result!.cosine,
-            reconstruction_cosine: photo.reconstructionCosine,
-            ...(n ? { neighbours: { before: n.before.map((b) => ({ file: b.file, score: b.score })), after: n.after.map((a) => ({ file: a.file, score: a.score })) } } : {}),
-            // Only with --later-layer: without it the object is exactly the contract's.
-            ...(later ? { later_layer: laterJson(result!.later![0]!, later.sae) } : {}),
-          })}\n`);
-        } else {
-          await writeOut(summary(image, steering.info, all, { cosine: result!.cosine, l2: result!.l2, recon: photo.reconstructionCosine, later: result!.later?.[0] ?? null }, n));
-        }
-      } finally {
-        await steering.close();
+      if (!r.ok) {
+        process.stderr.write(`clipscope: ${r.error}\n`);
+        process.exitCode = EXIT_SOME_FAILED;
+        return;
+      }
+      const n = r.neighbours;
+      if (opts.json) {
+        await writeOut(`${JSON.stringify({
+          file: image,
+          layer: r.info.layer,
+          edits: all.map(editJson),
+          embedding: Array.from(r.embedding),
+          original_embedding: Array.from(r.original),
+          cosine: r.cosine,
+          reconstruction_cosine: r.reconstructionCosine,
+          ...(n ? { neighbours: { before: n.before.map((b) => ({ file: b.file, score: b.score })), after: n.after.map((a) => ({ file: a.file, score: a.score })) } } : {}),
+          // Only with --later-layer: without it the object is exactly the contract's.
+          ...(r.later ? { later_layer: laterJson(r.later.result, r.later.sae) } : {}),
+        })}\n`);
+      } else {
+        await writeOut(summary(image, r.info, all, { cosine: r.cosine, l2: r.l2, recon: r.reconstructionCosine, later: r.later?.result ?? null }, n));
       }
     });
 }
