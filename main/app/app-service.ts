@@ -218,6 +218,17 @@ export function createAppService(emit: EventSink, opts: AppServiceOptions = {}):
       await openLibrary(file, fs.existsSync(file) ? 'open' : 'create');
       const o = current();
       const photos = path.join(dir, manifest.photos);
+      // One demo library serves every copy of the app on this account: the demo folder another
+      // checkout (or an older install) added, still there or deleted since, gives way to this
+      // one's, with its photos and results purged (else the demo shows both sets).
+      const rel = path.normalize(manifest.photos);
+      const stale = o.lib.listFolders().map((f) => f.path).filter((p) => {
+        if (p === photos || !p.endsWith(path.sep + rel)) return false;
+        const root = p.slice(0, -(rel.length + 1));
+        return fs.existsSync(path.join(root, 'demo.json')) || (!fs.existsSync(p) && path.basename(root) === path.basename(dir));
+      });
+      for (const p of stale) o.lib.removeFolder(p);
+      if (stale.length) o.lib.purgeRemoved();
       o.lib.addFolder(photos);
       o.demo = true;
       if (!o.runner.busy) {

@@ -12,9 +12,11 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { UserFacingError } from '../errors.js';
 import { KIND_POOLED } from '../store/entries.js';
+import { datedImages, maxImageId, presentDatedImages, presentImageDates } from '../store/image-dates.js';
 import type { Library } from '../store/library.js';
 import { latentsRows } from '../store/latents-blob.js';
 import { isActiveBits } from '../store/packing.js';
+import { presentResultImageIds } from '../store/result-rows.js';
 import type { ConfigRow } from '../store/rows.js';
 import { checkFeature, featureRuns, halfValue, latentsBlob, minActBits, readingLatents } from './runs.js';
 
@@ -46,6 +48,8 @@ export interface FeatureQuery {
    * default: no bound (the whole page in one call).
    */
   maxReads?: number;
+  /** Region queries: also stop after about this many ms (checked between reads; 0: after one read). */
+  maxMs?: number;
   /** Continues the scan of an earlier call with the same query. */
   cursor?: string;
 }
@@ -104,8 +108,9 @@ export function queryImages(lib: Library, config: ConfigRow, q: FeatureQuery): Q
   }
   const sort = q.sort ?? 'activation';
   const need = Math.max(0, q.offset ?? 0) + Math.max(0, q.limit ?? 50);
-  const bounded = region !== null && (q.maxReads !== undefined || q.cursor !== undefined);
+  const bounded = region !== null && (q.maxReads !== undefined || q.maxMs !== undefined || q.cursor !== undefined);
   const maxReads = Math.max(1, q.maxReads ?? Infinity);
+  const deadline = performance.now() + (q.maxMs ?? Infinity);
   // What a cursor must continue: the same question and the same page.
   const key = bounded
     ? createHash('sha256').update(JSON.stringify([terms, q.tokens, q.folder ?? null, q.after ?? null, q.before ?? null, sort, q.offset ?? 0, q.limit ?? 50])).digest('base64url').slice(0, 22)
@@ -118,6 +123,7 @@ export function queryImages(lib: Library, config: ConfigRow, q: FeatureQuery): Q
     const positive = terms.filter((t) => t.kind !== 'not');
     const all = terms.filter((t) => t.kind === 'all');
     const any = terms.filter((t) => t.kind === 'any');
+    const positiveFeatures = [...new Set(positive.map((t) => t.feature))];
 
     // 1. Candidates from the index (the max over all tokens bounds any region's max).
     let ids: Iterable<number>;
@@ -129,8 +135,7 @@ export function queryImages(lib: Library, config: ConfigRow, q: FeatureQuery): Q
       for (const t of any) for (const id of imagesWith(dense.get(t.feature)!, t.min)) seen.add(id);
       ids = seen;
     } else {
-      ids = lib.statement(`SELECT r.image_id FROM results r JOIN images i ON i.id = r.image_id
-          WHERE r.config_id = ? AND i.status = 'present'`).pluck().all(config.id) as number[];
+      ids = presentResultImageIds(lib, config.id);
     }
     // Acts of the terms for one image, from the index (max over all tokens).
     const indexActs = (image: number): Acts => {
@@ -172,18 +177,37 @@ export function queryImages(lib: Library, config: ConfigRow, q: FeatureQuery): Q
       const order = (a: Candidate, b: Candidate): number =>
         (sort === 'activation' ? b.score - a.score : sort === 'date' ? b.date - a.date : a.date - b.date) || a.image - b.image;
       const sorted = Array.from({ length: candImage.length }, (_, i) => i).sort(before);
-      const scan = bounded ? readScan(q.cursor, key) : null;
-      hits = scan ? scan.hits.map(([image, sc, date, acts]) => ({ image, score: sc, date, acts: new Map(acts.map(([f, bits, token]) => [f, { bits, token }])) })) : [];
+      const scan = bounded ? readScan(q.cursor, key, positiveFeatures, () => new Map(candImage.map((image, c) => [image, candDate[c]!]))) : null;
+      // Only hits whose place can still change, or that the page has yet to answer, are kept:
+      // the `base` final ones before them and the `beyond` ones past the page are only counted.
+      hits = scan ? scan.hits.map(({ image, date, acts }) => ({ image, score: score(positive, acts), date, acts })) : [];
+      let base = scan?.base ?? 0;
+      let beyond = scan?.beyond ?? 0;
       total = null;
+      // How many hits are final (nothing unread can come before them) under this bound.
+      const finalAt = (bound: number): number => {
+        if (sort !== 'activation') return base + hits.length;
+        let lo = 0;
+        let hi = hits.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (hits[mid]!.score > bound) lo = mid + 1;
+          else hi = mid;
+        }
+        return base + lo;
+      };
+      // A cursor carries the kept hits: the scan stops early only while they fit its budget.
+      const keptIfStopped = (bound: number): number => base + hits.length - Math.max(base, Math.min(finalAt(bound), need - 1));
+      const keepable = Math.floor(CURSOR_BUDGET_BYTES / hitBytes(positiveFeatures.length));
       let i = scan?.next ?? 0;
       let reads = 0;
       for (; i < sorted.length; i++) {
         const c = sorted[i]!;
         // Sorted by the upper bound: once it falls below the page's weakest, nothing can enter.
-        if (hits.length >= need && (sort !== 'activation' || need === 0 || candScore[c]! < hits[need - 1]!.score)) break;
+        if (base + hits.length >= need && (sort !== 'activation' || need === 0 || candScore[c]! < hits[need - 1 - base]!.score)) break;
         let acts = indexRegionActs(terms, dense, candImage[c]!, region);
         if (!acts) {
-          if (reads >= maxReads) {
+          if ((reads >= maxReads || (reads > 0 && performance.now() >= deadline)) && keptIfStopped(candScore[c]!) <= keepable) {
             stoppedAt = i;
             break;
           }
@@ -194,35 +218,41 @@ export function queryImages(lib: Library, config: ConfigRow, q: FeatureQuery): Q
         const refined = { image: candImage[c]!, score: score(positive, acts), date: candDate[c]!, acts };
         let at = hits.length;
         while (at > 0 && order(hits[at - 1]!, refined) > 0) at--;
+        // Past the page it stays past it: later hits only push it further.
+        if (base + at >= need) {
+          beyond++;
+          continue;
+        }
         hits.splice(at, 0, refined);
+        if (base + hits.length > need) {
+          hits.pop();
+          beyond++;
+        }
       }
-      if (i === sorted.length) total = hits.length;
+      if (i === sorted.length) total = base + hits.length + beyond;
+      const offset = Math.max(0, q.offset ?? 0);
       if (stoppedAt !== null) {
         // Final: the hits that strictly beat the bound of the next candidate (by date, every
         // hit: later candidates come after them in the same order).
-        const bound = candScore[sorted[stoppedAt]!]!;
-        let final = hits.length;
-        if (sort === 'activation') {
-          final = 0;
-          while (final < hits.length && hits[final]!.score > bound) final++;
-        }
-        const from = Math.max(0, q.offset ?? 0) + (scan?.sent ?? 0);
+        const final = finalAt(candScore[sorted[stoppedAt]!]!);
+        const from = offset + (scan?.sent ?? 0);
         const to = Math.min(final, need);
-        pageHits = to > from ? hits.slice(from, to) : [];
-        nextCursor = writeScan({
-          v: 1, key, next: stoppedAt, sent: (scan?.sent ?? 0) + pageHits.length,
-          hits: hits.map((h) => [h.image, h.score, h.date, [...h.acts].map(([f, a]) => [f, a.bits, a.token])]),
-        });
+        pageHits = to > from ? hits.slice(from - base, to - base) : [];
+        // Final hits up to what the page has answered are done with; one stays for the page's
+        // weakest score, which the stop test compares with.
+        const drop = Math.max(0, Math.min(final, need - 1) - base);
+        base += drop;
+        nextCursor = writeScan({ key, next: stoppedAt, sent: (scan?.sent ?? 0) + pageHits.length, base, beyond, hits: hits.slice(drop) }, positiveFeatures);
       } else if (scan) {
-        pageHits = hits.slice(Math.max(0, q.offset ?? 0) + scan.sent, need);
+        pageHits = hits.slice(offset + scan.sent - base, need - base);
       }
     }
     const page = pageHits ?? hits.slice(Math.max(0, q.offset ?? 0), need);
-    const info = lib.statement('SELECT path, coalesce(captured_at, mtime_ms) AS date FROM images WHERE id = ?');
+    const info = datedImages(lib, page.map((h) => h.image));
     return {
       total,
       items: page.map((h) => {
-        const { path: file, date } = info.get(h.image) as { path: string; date: number };
+        const { path: file, date } = info.get(h.image)!;
         const features = positive.filter((t) => (h.acts.get(t.feature)?.bits ?? 0) >= t.min).map((t) => {
           const a = h.acts.get(t.feature)!;
           return { feature: t.feature, act: halfValue(a.bits), token: a.token };
@@ -234,38 +264,77 @@ export function queryImages(lib: Library, config: ConfigRow, q: FeatureQuery): Q
   });
 }
 
-/** Where a bounded region query stopped: the next candidate to refine and the hits so far. */
+/**
+ * Where a bounded region query stopped: the next candidate to refine, and the hits whose place
+ * may still change or that the page has yet to answer (never more than the page). Written
+ * compactly, so that a page of thousands of photos keeps its cursor far below the request
+ * limits (1 MiB over HTTP): `r2.KEY.NEXT.SENT.BASE.BEYOND.HITS`, HITS being per hit its image id
+ * (u32) and each positive feature's float16 bits and token (u16 each), base64url. Scores and
+ * dates are not written: they follow from the acts and the image.
+ */
 interface RegionScan {
-  v: 1;
   /** The query it continues (terms, region, filters, order, page). */
   key: string;
   next: number;
   /** Page hits already answered. */
   sent: number;
-  /** [image, score, date, [feature, float16 bits, token][]]. */
-  hits: [number, number, number, [number, number, number][]][];
+  /** Final hits before the kept ones (no longer kept). */
+  base: number;
+  /** Hits past the page (counted for the total, not kept). */
+  beyond: number;
+  hits: { image: number; date: number; acts: Acts }[];
 }
 
-function writeScan(s: RegionScan): string {
-  return Buffer.from(JSON.stringify(s)).toString('base64url');
+const CURSOR_VERSION = 'r2';
+/** The kept hits' bytes a cursor may carry (base64url makes 4 characters of 3 bytes). */
+const CURSOR_BUDGET_BYTES = 384 * 1024;
+
+function hitBytes(features: number): number {
+  return 4 + 4 * features;
 }
 
-function readScan(cursor: string | undefined, key: string): RegionScan | null {
+function writeScan(s: Omit<RegionScan, 'hits'> & { hits: readonly { image: number; acts: Acts }[] }, features: readonly number[]): string {
+  const size = hitBytes(features.length);
+  const bytes = Buffer.alloc(s.hits.length * size);
+  s.hits.forEach((h, i) => {
+    let at = i * size;
+    bytes.writeUInt32LE(h.image, at);
+    at += 4;
+    for (const f of features) {
+      const a = h.acts.get(f);
+      bytes.writeUInt16LE(a?.bits ?? 0, at);
+      bytes.writeUInt16LE(a?.token ?? 0, at + 2);
+      at += 4;
+    }
+  });
+  return `${CURSOR_VERSION}.${s.key}.${s.next}.${s.sent}.${s.base}.${s.beyond}.${bytes.toString('base64url')}`;
+}
+
+function readScan(cursor: string | undefined, key: string, features: readonly number[], dates: () => Map<number, number>): RegionScan | null {
   if (cursor === undefined) return null;
-  let s: RegionScan;
-  try {
-    s = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as RegionScan;
-  } catch {
+  const parts = cursor.split('.');
+  const numbers = parts.slice(2, 6).map(Number);
+  const size = hitBytes(features.length);
+  if (parts.length !== 7 || parts[0] !== CURSOR_VERSION || numbers.some((n) => !Number.isSafeInteger(n) || n < 0) || !/^[\w-]*$/.test(parts[6]!)) {
     throw new UserFacingError('the query cursor is not one this library gave (it cannot be read)');
   }
-  if (s?.v !== 1 || s.key !== key || !Array.isArray(s.hits) || !Number.isInteger(s.next)) {
+  const bytes = Buffer.from(parts[6]!, 'base64url');
+  if (parts[1] !== key || bytes.length % size !== 0) {
     throw new UserFacingError('the query cursor belongs to another query: pass it back with the same query');
   }
-  return s;
-}
-
-function maxImageId(lib: Library): number {
-  return (lib.statement("SELECT seq FROM sqlite_sequence WHERE name = 'images'").pluck().get() as number | undefined) ?? 0;
+  const dateOf = dates();
+  const hits: RegionScan['hits'] = [];
+  for (let at = 0; at < bytes.length; at += size) {
+    const acts: Acts = new Map();
+    features.forEach((f, j) => {
+      const bits = bytes.readUInt16LE(at + 4 + 4 * j);
+      if (bits) acts.set(f, { bits, token: bytes.readUInt16LE(at + 6 + 4 * j) });
+    });
+    const image = bytes.readUInt32LE(at);
+    hits.push({ image, date: dateOf.get(image) ?? 0, acts });
+  }
+  const [next, sent, base, beyond] = numbers as [number, number, number, number];
+  return { key, next, sent, base, beyond, hits };
 }
 
 function loadDense(lib: Library, config: ConfigRow, feature: number, maxId: number): Dense {
@@ -425,16 +494,11 @@ function imageDates(lib: Library, candidates: readonly number[], folder: string 
     prefix = { lo, hi: lo.slice(0, -1) + String.fromCharCode(lo.charCodeAt(lo.length - 1) + 1) };
   }
   if (candidates.length * 8 < maxId) {
-    const get = lib.statement("SELECT path, coalesce(captured_at, mtime_ms) AS date FROM images WHERE id = ? AND status = 'present'");
-    for (const id of candidates) {
-      const r = get.get(id) as { path: string; date: number } | undefined;
-      if (r && (!prefix || (r.path >= prefix.lo && r.path < prefix.hi))) out.set(id, r.date);
+    for (const r of presentDatedImages(lib, candidates)) {
+      if (!prefix || (r.path >= prefix.lo && r.path < prefix.hi)) out.set(r.id, r.date);
     }
     return out;
   }
-  const rows = prefix
-    ? lib.statement("SELECT id, coalesce(captured_at, mtime_ms) FROM images WHERE path >= ? AND path < ? AND status = 'present'").raw().all(prefix.lo, prefix.hi)
-    : lib.statement("SELECT id, coalesce(captured_at, mtime_ms) FROM images WHERE status = 'present'").raw().all();
-  for (const [id, d] of rows as [number, number][]) out.set(id, d);
+  for (const [id, d] of presentImageDates(lib, prefix ? { from: prefix.lo, to: prefix.hi } : undefined)) out.set(id, d);
   return out;
 }

@@ -59,12 +59,13 @@ function termsOf(text: string | undefined): QueryTermText[] {
   }
 }
 
-function regionOf(text: string | undefined): { first: Region | null; more: number } {
+/** The URL's regions (their union is looked at); null when one cannot be read or lies outside the grid. */
+function regionsOf(text: string | undefined): Region[] | null {
   try {
-    const list = text ? parseRegionList(text) : [];
-    return { first: checkedRegion(list[0]), more: Math.max(0, list.length - 1) };
+    const list = (text ? parseRegionList(text) : []).map((r) => checkedRegion(r));
+    return list.every((r) => r !== null) ? (list as Region[]) : null;
   } catch {
-    return { first: null, more: 0 };
+    return null;
   }
 }
 
@@ -96,6 +97,8 @@ function Query({ library }: { library: LibraryInfo }) {
     placeholderData: keepPreviousData,
   });
   const info = useMemo(() => new Map((infos.data?.items ?? []).map((f) => [f.feature, f])), [infos.data]);
+  // The next region drawn is added to the others (the "Add a region" button).
+  const [adding, setAdding] = useState(false);
 
   if (!config) {
     return (
@@ -112,7 +115,13 @@ function Query({ library }: { library: LibraryInfo }) {
       </div>
     );
   }
-  const region = regionOf(search.region);
+  const parsedRegions = regionsOf(search.region);
+  const regions = parsedRegions ?? [];
+  const regionsUnread = parsedRegions === null;
+  const setRegions = (list: Region[]) => {
+    setAdding(false);
+    set({ region: list.length ? list.map(formatRegion).join(',') : undefined });
+  };
   const tokens = tokensOf(search.tokens);
   const otherTokens = tokens.filter((t) => t !== 0);
   return (
@@ -155,17 +164,35 @@ function Query({ library }: { library: LibraryInfo }) {
         </section>
         <fieldset className="query-fieldset">
           <legend className="field-legend">Where on the photo</legend>
-          <RegionPicker label="Region of the 16 × 16 patch grid" region={region.first} onChange={(r) => set({ region: r ? formatRegion(r) : undefined })} />
-          <p className="small" data-testid="region-text">
-            {region.first ? (
+          <RegionPicker label="Regions of the 16 × 16 patch grid" regions={regions} add={adding} onChange={setRegions} />
+          <div className="small region-list" data-testid="region-text">
+            {regions.length > 0 ? (
               <>
-                Only {describeRegion(region.first)} of the patch grid{region.more ? ` (and ${region.more} more regions)` : ''}.{' '}
-                <button type="button" className="btn btn-small btn-quiet" onClick={() => set({ region: undefined })}>Whole photo</button>
+                <p>{regions.length === 1 ? 'Only this part of the patch grid:' : `Only these ${regions.length} parts of the patch grid (a feature fires in any of them):`}</p>
+                <ul className="chips region-chips" aria-label="Regions">
+                  {regions.map((r, i) => (
+                    <li key={`${formatRegion(r)}-${i}`} className="region-chip" data-region={formatRegion(r)}>
+                      {regions.length > 1 && <span className="num muted">{i + 1}</span>}
+                      <span>{describeRegion(r)}</span>
+                      <button type="button" className="term-remove" aria-label={`Remove the region ${describeRegion(r)}`} onClick={() => setRegions(regions.filter((_, j) => j !== i))}>
+                        <X size={12} aria-hidden />
+                      </button>
+                    </li>
+                  ))}
+                </ul>
+                <div className="row region-actions">
+                  <button type="button" className={`btn btn-small${adding ? ' active' : ' btn-quiet'}`} aria-pressed={adding} onClick={() => setAdding(!adding)} title="The next region drawn on the grid is added to these (or hold shift as you drag)">
+                    <Plus size={12} aria-hidden /> Add a region
+                  </button>
+                  <button type="button" className="btn btn-small btn-quiet" onClick={() => setRegions([])}>Whole photo</button>
+                </div>
               </>
+            ) : regionsUnread ? (
+              <span className="muted">The region in the address cannot be read (see the message on the right).</span>
             ) : (
               <span className="muted">The whole photo (every token). Drag on the grid to look only at part of it.</span>
             )}
-          </p>
+          </div>
           <label className="check small">
             <input
               type="checkbox"
