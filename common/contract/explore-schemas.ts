@@ -29,6 +29,11 @@ export const GalleryRequestSchema = z.strictObject({
    * A scan that stops early answers the photos already certain and a `cursor` to go on with.
    */
   maxReads: z.int().positive().max(1_000_000).optional(),
+  /**
+   * A bounded scan also stops after about this many milliseconds (checked between reads, at
+   * least one read a call): a worker is never held for seconds when the disk is slow.
+   */
+  maxMs: z.int().positive().max(60_000).optional(),
   /** The `cursor` of the previous answer to the same request: its next photos. */
   cursor: z.string().max(1_000_000).optional(),
   /**

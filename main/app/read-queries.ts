@@ -34,11 +34,11 @@ export const readQueries = {
     };
   },
 
-  'gallery.get'(lib: Library, { feature, token, limit, offset, quantiles, perQuantile, maxReads, cursor, layer, config: configId }: ApiParsedInput<'gallery.get'>): ApiOutput<'gallery.get'> {
+  'gallery.get'(lib: Library, { feature, token, limit, offset, quantiles, perQuantile, maxReads, maxMs, cursor, layer, config: configId }: ApiParsedInput<'gallery.get'>): ApiOutput<'gallery.get'> {
     const config = configFor(lib, layer, configId);
     const g = gallery(lib, config, feature, {
       token, limit, offset, ...(quantiles ? { quantiles, perQuantile } : {}),
-      ...(maxReads === undefined ? {} : { maxReads }), ...(cursor === undefined ? {} : { cursor }),
+      ...(maxReads === undefined ? {} : { maxReads }), ...(maxMs === undefined ? {} : { maxMs }), ...(cursor === undefined ? {} : { cursor }),
     });
     const item = (i: (typeof g.items)[number]) => ({ imageId: i.imageId, file: i.file, act: i.act, token: i.token });
     return {
@@ -105,7 +105,8 @@ export const readQueries = {
       ...(q.folder !== undefined ? { folder: q.folder } : {}),
       ...(q.after !== undefined ? { after: q.after } : {}), ...(q.before !== undefined ? { before: q.before } : {}),
       sort: q.sort, limit: q.limit, offset: q.offset,
-      ...(q.maxReads !== undefined ? { maxReads: q.maxReads } : {}), ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+      ...(q.maxReads !== undefined ? { maxReads: q.maxReads } : {}), ...(q.maxMs !== undefined ? { maxMs: q.maxMs } : {}),
+      ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
     });
     return {
       layer: config.layer, configId: config.id, total: r.total,

@@ -124,6 +124,10 @@ describe('gallery.get with maxReads and cursor (a patch token)', () => {
           if (paged.calls > 1) multiCall++;
           early += paged.early;
         }
+        // A time budget (as the app asks: maxReads and maxMs) joins up exactly too.
+        const timed = await follow<GalleryResult>('gallery.get', { ...request, maxReads: 3, maxMs: 1, channel: 'paging-test' });
+        expect(timed.items).toEqual(whole.items);
+        expect(timed.total).toBe(whole.total);
       }
     }
     // The bound really cut the scans into several answers, some with photos before the end.

@@ -42,6 +42,8 @@ export interface GalleryOptions {
    * and a `cursor`; default: no bound (the whole page in one call).
    */
   maxReads?: number;
+  /** Token galleries: also stop after about this many ms (checked between reads; 0: after one read). */
+  maxMs?: number;
   /** Continues the scan of an earlier call (same feature, token, offset and limit). */
   cursor?: string;
 }
@@ -77,7 +79,7 @@ export function gallery(lib: Library, config: ConfigRow, feature: number, opts: 
   checkToken(token, config);
   const limit = Math.max(0, opts.limit ?? DEFAULT_GALLERY_LIMIT);
   const offset = Math.max(0, opts.offset ?? 0);
-  const bounded = typeof token === 'number' && token !== 0 && (opts.maxReads !== undefined || opts.cursor !== undefined);
+  const bounded = typeof token === 'number' && token !== 0 && (opts.maxReads !== undefined || opts.maxMs !== undefined || opts.cursor !== undefined);
   return lib.read(() => {
     let hits: Hit[];
     let total: number | null;
@@ -91,7 +93,9 @@ export function gallery(lib: Library, config: ConfigRow, feature: number, opts: 
       hits = take(new RunMerger(runs), offset, limit);
       if (opts.quantiles?.length) quantiles = sampleQuantiles(runs, total, opts.quantiles, opts.perQuantile ?? 3);
     } else if (bounded) {
-      ({ hits, total, cursor } = boundedTokenGallery(lib, config, feature, token, offset, limit, Math.max(1, opts.maxReads ?? Infinity), opts.cursor));
+      ({ hits, total, cursor } = boundedTokenGallery(lib, config, feature, token, offset, limit, {
+        maxReads: Math.max(1, opts.maxReads ?? Infinity), deadline: performance.now() + (opts.maxMs ?? Infinity),
+      }, opts.cursor));
     } else {
       ({ hits, total } = tokenGallery(lib, config, feature, token, offset + limit));
       hits = hits.slice(offset);
@@ -221,7 +225,8 @@ function decodeCursor(cursor: string, want: Pick<TokenScan, 'feature' | 'token' 
  * final items; the last one (no cursor) also the total, exactly as the unbounded scan does.
  */
 function boundedTokenGallery(
-  lib: Library, config: ConfigRow, feature: number, token: number, offset: number, limit: number, maxReads: number, cursor: string | undefined,
+  lib: Library, config: ConfigRow, feature: number, token: number, offset: number, limit: number,
+  { maxReads, deadline }: { maxReads: number; deadline: number }, cursor: string | undefined,
 ): { hits: Hit[]; total: number | null; cursor?: string } {
   const need = offset + limit;
   const s: TokenScan = cursor
@@ -240,7 +245,7 @@ function boundedTokenGallery(
       break;
     }
     if (top.length >= need && (need === 0 || e.actBits < top[need - 1]!.actBits)) break;
-    if (reads >= maxReads) {
+    if (reads >= maxReads || (reads > 0 && performance.now() >= deadline)) {
       bound = e.actBits;
       break;
     }

@@ -61,6 +61,18 @@ describe('bounded token galleries', () => {
     expect(multiCall).toBeGreaterThan(20);
   });
 
+  it('stop on a time budget as exactly as on a read count (maxMs 0: one read a call)', () => {
+    for (const f of [3, 50]) {
+      const whole = gallery(lib, config, f, { token: 14, limit: 40 });
+      const paged = pagedGallery(f, { token: 14, limit: 40, maxMs: 0 });
+      expect(paged.items).toEqual(whole.items);
+      expect(paged.total).toBe(whole.total);
+      // One read a call: as many calls as maxReads 1 makes.
+      expect(paged.calls).toBe(pagedGallery(f, { token: 14, limit: 40, maxReads: 1 }).calls);
+      expect(paged.calls).toBeGreaterThan(5);
+    }
+  });
+
   it('answers items before the scan is over, and refuses a cursor of another request', () => {
     const f = 0;
     const first = gallery(lib, config, f, { token: 9, limit: 24, maxReads: 40 });
@@ -140,6 +152,16 @@ describe('bounded region queries', () => {
       }
     }
     expect(multiCall).toBeGreaterThan(0);
+  });
+
+  it('stop on a time budget as exactly as on a read count (maxMs 0: one read a call)', () => {
+    const q = cases[0]![1];
+    const whole = queryImages(lib, config, { ...q, limit: 24 });
+    const paged = pagedQuery({ ...q, limit: 24, maxMs: 0 });
+    expect(paged.items).toEqual(whole.items);
+    expect(paged.total).toBe(whole.total);
+    expect(paged.calls).toBe(pagedQuery({ ...q, limit: 24, maxReads: 1 }).calls);
+    expect(paged.calls).toBeGreaterThan(1);
   });
 
   it('refuses a cursor of another query', () => {
