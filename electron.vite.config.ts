@@ -64,6 +64,9 @@ export default defineConfig({
     root: resolve(root, 'renderer'),
     plugins: [react(), devCspNonce()],
     build: {
+      // The page parses and runs its whole script before the first call leaves: minified, a
+      // library opens ~0.3 s sooner on a 2-core machine (bench:ui).
+      minify: true,
       rolldownOptions: { input: resolve(root, 'renderer/index.html') },
     },
   },

@@ -164,7 +164,9 @@ async function main(): Promise<void> {
       });
       await profiled(page, 'scroll-library', async () => {
         await page.evaluate((sel) => window.__bench.measure({ action: { kind: 'hash', hash: '#/library' }, data: sel, timeoutMs: 60_000 }), GRID);
-        return page.evaluate(() => window.__bench.scrollToEnd({ item: '[data-testid="photo-grid"] [role="listitem"]', scroller: '[data-testid="photo-grid"]', timeoutMs: 60_000 }));
+        return page.evaluate(() => window.__bench.scrollToEnd({
+          item: '[data-testid="photo-grid"] [role="listitem"]', scroller: '[data-testid="photo-grid"]', rank: 'data-rank', setSize: 'aria-setsize', maxItems: 2000, timeoutMs: 60_000,
+        }));
       });
       await page.context().close();
     } finally {

@@ -5,7 +5,7 @@
  * walk the features. The Top tab is a virtualised grid loading pages as it nears its end; a
  * patch token's gallery comes from bounded scans whose cursors it follows (ui/paging.ts).
  */
-import { useEffect, useMemo, useRef, useState, useSyncExternalStore, type CSSProperties, type FormEvent, type KeyboardEvent as ReactKeyboardEvent } from 'react';
+import { memo, useDeferredValue, useEffect, useMemo, useRef, useState, useSyncExternalStore, type CSSProperties, type FormEvent, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import { useInfiniteQuery, useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
@@ -21,6 +21,8 @@ import { baseName, percent } from '../ui/format.js';
 import { HeatCanvas, HeatLegend, type TokenHeat } from '../ui/HeatTile.js';
 import { Histogram } from '../ui/Histogram.js';
 import { isTyping, useClientWidth } from '../ui/hooks.js';
+import { useFastScroll } from '../ui/fast-scroll.js';
+import { openIntent } from '../ui/open-intent.js';
 import { FIRST_PAGE, isSuperseded, nextPageParam, scanFields, scrollParent } from '../ui/paging.js';
 import { abortable } from '../ui/walk.js';
 
@@ -239,6 +241,9 @@ function TopGallery({ libraryFile, feature, token, layer, onSteer }: GalleryProp
     return out;
   }, [items]);
   const { heatById, heatMax } = useHeat(libraryFile, feature, layer, blocks);
+  // The tiles are drawn in a transition React can interrupt: a page of 48 tiles with heatmaps is
+  // one long task when rendered with the answer that brought it.
+  const shown = useDeferredValue(items);
   const more = gallery.hasNextPage && !gallery.isFetching && !gallery.isError ? () => void gallery.fetchNextPage() : null;
   const searching = gallery.isFetchingNextPage || (gallery.hasNextPage && items.length === 0);
   const error = isSuperseded(gallery.error) ? null : gallery.error;
@@ -260,7 +265,7 @@ function TopGallery({ libraryFile, feature, token, layer, onSteer }: GalleryProp
         </EmptyState>
       )}
       <VirtualGallery
-        items={items}
+        items={shown}
         total={total ?? null}
         feature={feature}
         scrollKey={`${libraryFile}\u0000${feature}\u0000${token}\u0000${layer ?? ''}`}
@@ -268,6 +273,8 @@ function TopGallery({ libraryFile, feature, token, layer, onSteer }: GalleryProp
         heatMax={heatMax}
         onSteer={onSteer}
         more={more}
+        libraryFile={libraryFile}
+        layer={layer}
       />
     </>
   );
@@ -280,13 +287,14 @@ const scrollPositions = new Map<string, number>();
  * The gallery as a virtualised grid in the view's own scroll area: only the rows on screen (and
  * a few around) are in the page; near its end it asks for the next photos (`more`).
  */
-function VirtualGallery({ items, total, feature, scrollKey, heatById, heatMax, onSteer, more }: {
+function VirtualGallery({ items, total, feature, scrollKey, heatById, heatMax, onSteer, more, libraryFile, layer }: {
   items: GalleryItem[]; total: number | null; feature: number; scrollKey: string; heatById: Map<number, TokenHeat>; heatMax: number;
-  onSteer: (it: GalleryItem) => void; more: (() => void) | null;
+  onSteer: (it: GalleryItem) => void; more: (() => void) | null; libraryFile: string; layer: number | undefined;
 }) {
   const list = useRef<HTMLOListElement>(null);
   const tips = useSharedTip();
   const [scroller, setScroller] = useState<HTMLElement | null>(null);
+  const fast = useFastScroll(scroller);
   // The list's offset in the scroll area (what is above it scrolls too).
   const [margin, setMargin] = useState(0);
   const width = useClientWidth(list, {
@@ -374,7 +382,10 @@ function VirtualGallery({ items, total, feature, scrollKey, heatById, heatMax, o
               heat={heatById.get(it.imageId)}
               heatMax={heatMax}
               onSteer={onSteer}
-              style={{ width: tile, height: tile + CAPTION, transform: `translate(${c * (tile + GAP)}px, ${row.start - margin}px)` }}
+              libraryFile={libraryFile}
+              layer={layer}
+              fast={fast}
+              place={{ x: c * (tile + GAP), y: row.start - margin, size: tile }}
             />
           );
         }),
@@ -454,7 +465,7 @@ function QuantileGallery({ libraryFile, feature, token, layer, onSteer, onToken 
               </div>
               <ol className="gallery gallery-band">
                 {b.items.map((it, i) => (
-                  <GalleryTile key={`${it.imageId}-${i}`} it={it} at={b.rank + i} feature={feature} heat={heatById.get(it.imageId)} heatMax={heatMax} onSteer={onSteer} />
+                  <GalleryTile key={`${it.imageId}-${i}`} it={it} at={b.rank + i} feature={feature} heat={heatById.get(it.imageId)} heatMax={heatMax} onSteer={onSteer} libraryFile={libraryFile} layer={layer} />
                 ))}
               </ol>
             </section>
@@ -466,13 +477,29 @@ function QuantileGallery({ libraryFile, feature, token, layer, onSteer, onToken 
 }
 
 /** A photo with the feature's heat over its patch grid, its activation and a steering shortcut; `at`: its rank in the gallery. */
-function GalleryTile({ it, at, feature, heat, heatMax, onSteer, style, setSize }: {
+/**
+ * Memoised on its place's numbers (not a style object): a virtualised grid re-renders on every
+ * scroll frame, and only the tiles entering it need drawing.
+ */
+const GalleryTile = memo(GalleryTileBody, (a, b) =>
+  a.it === b.it && a.at === b.at && a.feature === b.feature && a.heat === b.heat && a.heatMax === b.heatMax && a.onSteer === b.onSteer &&
+  a.libraryFile === b.libraryFile && a.layer === b.layer && a.fast === b.fast && a.setSize === b.setSize &&
+  a.place?.x === b.place?.x && a.place?.y === b.place?.y && a.place?.size === b.place?.size);
+
+function GalleryTileBody({ it, at, feature, heat, heatMax, onSteer, place, setSize, libraryFile, layer, fast = false }: {
   it: GalleryItem; at: number; feature: number; heat: TokenHeat | undefined; heatMax: number; onSteer: (it: GalleryItem) => void;
-  /** Its place in a virtualised grid. */
-  style?: CSSProperties;
+  libraryFile: string; layer: number | undefined;
+  /** The grid is being flung: a tile not drawn yet shows no photo (ui/fast-scroll.ts). */
+  fast?: boolean;
+  /** Its place in a virtualised grid (px). */
+  place?: { x: number; y: number; size: number };
   /** The gallery's length, when known (a virtualised list has only some of its items in the page). */
   setSize?: number;
 }) {
+  // Once drawn, a tile keeps its photo; a tile that only flies past never asks for it.
+  const drawn = useRef(false);
+  if (!fast) drawn.current = true;
+  const style: CSSProperties | undefined = place && { width: place.size, height: place.size + CAPTION, transform: `translate(${place.x}px, ${place.y}px)` };
   return (
     <li
       className="gallery-item"
@@ -482,11 +509,11 @@ function GalleryTile({ it, at, feature, heat, heatMax, onSteer, style, setSize }
       data-rank={at}
       onMouseEnter={() => setHovered(it.act)}
       style={style}
-      {...(style ? { 'aria-posinset': at + 1, 'aria-setsize': setSize ?? -1 } : {})}
+      {...(place ? { 'aria-posinset': at + 1, 'aria-setsize': setSize ?? -1 } : {})}
     >
-      <Link to="/image/$imageId" params={{ imageId: String(it.imageId) }} search={(s) => ({ layer: s.layer, from: `feature:${feature}:${s.token ?? 'cls'}`, at })} className="tile gallery-tile" title={it.file} onFocus={() => setHovered(it.act)}>
-        <img src={mediaUrl('thumb', it.imageId)} alt={baseName(it.file)} loading="lazy" decoding="async" draggable={false} />
-        {heat && heatMax > 0 && <HeatCanvas heat={heat} scale={heatMax} label={`Heat of feature ${feature} on ${baseName(it.file)}`} />}
+      <Link to="/image/$imageId" params={{ imageId: String(it.imageId) }} search={(s) => ({ layer: s.layer, from: `feature:${feature}:${s.token ?? 'cls'}`, at })} className="tile gallery-tile" title={it.file} onFocus={() => setHovered(it.act)} {...openIntent(libraryFile, it.imageId, layer)}>
+        {drawn.current && <img src={mediaUrl('thumb', it.imageId)} alt={baseName(it.file)} loading="lazy" decoding="async" draggable={false} />}
+        {drawn.current && heat && heatMax > 0 && <HeatCanvas heat={heat} scale={heatMax} label={`Heat of feature ${feature} on ${baseName(it.file)}`} />}
       </Link>
       <div className="gallery-caption">
         {/* Explained by the grid's shared tooltip (useSharedTip): one for all its tiles. */}

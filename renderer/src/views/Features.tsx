@@ -5,7 +5,7 @@
  * `features.previews` call per block of visible rows, once scrolling pauses). Search by label / note text or id, hide dead or dense ones, sort; all in
  * the URL (`#/features?q=&sort=freq|max|id&dead=hide&dense=hide`).
  */
-import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useDeferredValue, useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
@@ -207,8 +207,12 @@ function FeatureRow({ index, top, libraryFile, request, layer, scrolling }: {
   const page = usePage(libraryFile, request, Math.floor(index / PAGE));
   const previews = usePreviews(libraryFile, layer, page.data, index, scrolling);
   const navigate = useNavigate();
-  const f = page.data?.items[index % PAGE];
-  const preview = previews.data?.items.find((p) => p.feature === f?.feature);
+  // Rows take their answers in a transition React can interrupt: a screen of rows with
+  // sparklines and thumbnail strips is otherwise one long task when an answer arrives.
+  const pageData = useDeferredValue(page.data);
+  const previewData = useDeferredValue(previews.data);
+  const f = pageData?.items[index % PAGE];
+  const preview = previewData?.items.find((p) => p.feature === f?.feature);
   const style = { transform: `translateY(${top}px)`, height: ROW };
   if (!f) return <div role="row" className="ft-row ft-loading" style={style} aria-rowindex={index + 2} />;
   const open = () => void navigate({ to: '/feature/$id', params: { id: String(f.feature) }, search: { token: 'cls', layer } });

@@ -12,8 +12,8 @@ import { ArrowLeft, ChevronLeft, ChevronRight, ExternalLink, Maximize2, Minimize
 import type { ImageDetails } from '../../../common/contract/explore-schemas.js';
 import { formatRegion, formatTermList, parseRegion } from '../../../common/contract/query-grammar.js';
 import type { LibraryInfo } from '../../../common/contract/library-schemas.js';
-import { engine, mediaUrl } from '../platform.js';
-import { keys, useAppState } from '../queries.js';
+import { mediaUrl } from '../platform.js';
+import { imageDetailsQuery, useAppState } from '../queries.js';
 import type { ImageSearch, InspectorTab, Overlay } from '../router.js';
 import { RequireLibrary } from '../shell/Frame.js';
 import { EmptyState, ErrorMessage, Stat, Tip } from '../ui/bits.js';
@@ -58,11 +58,10 @@ function Inspector({ library }: { library: LibraryInfo }) {
   const router = useRouter();
   const id = Number(imageId);
   const valid = Number.isInteger(id) && id > 0;
-  const details = useQuery({
-    queryKey: [...keys.lib, 'image', library.file, id, search.layer ?? null],
-    queryFn: () => engine['image.get']({ imageId: id, layer: search.layer }),
-    enabled: valid && library.configs.length > 0,
-  });
+  const details = useQuery({ ...imageDetailsQuery(library.file, id, search.layer), enabled: valid && library.configs.length > 0 });
+  // The body (256 patch buttons, feature lists, the crop) renders as a background update that
+  // React splits into short slices, so arriving details never block input.
+  const d = useDeferredValue(details.data);
   const source = useMemo(() => parseFrom(search.from), [search.from]);
   const walk = useWalk(library.file, source, id, search.at, search.layer, valid);
   const update = useCallback(
@@ -122,9 +121,6 @@ function Inspector({ library }: { library: LibraryInfo }) {
       </div>
     );
   }
-  // The body (256 patch buttons, feature lists, the crop) renders as a background update that
-  // React splits into short slices, so arriving details never block input.
-  const d = useDeferredValue(details.data);
   const layers = [...new Set(library.configs.map((c) => c.layer))].sort((a, b) => a - b);
   return (
     <div className="view-pad inspector">

@@ -1,5 +1,5 @@
 /** Indexing: start (model + SAE), progress, pause / resume / cancel, the summary and the failures. */
-import { useMemo, useRef, useState } from 'react';
+import { memo, useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Progress } from 'radix-ui';
@@ -62,7 +62,7 @@ function JobView({ job, resumable }: { job: IndexJob; resumable: number[] }) {
               <span tabIndex={0}>{job.rate === null ? '— images/s' : `${job.rate.toFixed(1)} images/s`}</span>
             </Tip>
             <Tip content="Time left at the recent rate">
-              <span tabIndex={0}>{job.etaSeconds === null ? 'ETA —' : `about ${duration(job.etaSeconds)} left`}</span>
+              <span tabIndex={0}>{job.etaSeconds === null ? 'ETA —' : job.etaSeconds < 1 ? 'almost done' : `about ${duration(job.etaSeconds)} left`}</span>
             </Tip>
             {job.failed > 0 && <span className="text-error">{job.failed} failed so far</span>}
           </div>
@@ -224,7 +224,9 @@ function StartForm({ library, status }: { library: LibraryInfo; status: IndexSta
   );
 }
 
-function Failures() {
+// Memoised: the card above re-renders with every progress event (4 a second), the list only when
+// the failures change.
+const Failures = memo(function Failures() {
   const [filter, setFilter] = useState('');
   const failures = useFailures();
   const list = useMemo(() => failures.data ?? [], [failures.data]);
@@ -247,7 +249,7 @@ function Failures() {
       <FailureList shown={shown} filter={filter} />
     </div>
   );
-}
+});
 
 /**
  * The failed files in their scrolling box, virtualised: a run can fail on thousands of files, and

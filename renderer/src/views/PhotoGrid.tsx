@@ -3,28 +3,26 @@
  * thumbnail's centre square, so `object-fit: cover` shows what the model saw). Rows outside the
  * viewport are not in the DOM; pages of 200 ids are fetched as rows come into view.
  */
-import { memo, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useRouter } from '@tanstack/react-router';
 import type { ImageList } from '../../../common/contract/explore-schemas.js';
-import { engine, mediaUrl } from '../platform.js';
-import { keys, useFailures } from '../queries.js';
+import { mediaUrl } from '../platform.js';
+import { PHOTO_PAGE, photoPageQuery, useFailures } from '../queries.js';
 import { ErrorMessage, EmptyState } from '../ui/bits.js';
 import { baseName, count } from '../ui/format.js';
 import { useClientWidth } from '../ui/hooks.js';
+import { useFastScroll } from '../ui/fast-scroll.js';
+import { openIntent } from '../ui/open-intent.js';
 import { ImageOff } from 'lucide-react';
 
-const PAGE = 200;
+const PAGE = PHOTO_PAGE;
 const MIN_TILE = 148;
 const GAP = 6;
 
 function usePage(libraryFile: string, folder: string | undefined, page: number) {
-  return useQuery({
-    queryKey: [...keys.lib, 'images', libraryFile, folder ?? null, page],
-    queryFn: () => engine['images.list']({ limit: PAGE, offset: page * PAGE, folder }),
-    staleTime: 60_000,
-  });
+  return useQuery(photoPageQuery(libraryFile, folder, page));
 }
 
 export function PhotoGrid({ libraryFile, folder, expected }: { libraryFile: string; folder: string | undefined; expected: number }) {
@@ -33,6 +31,12 @@ export function PhotoGrid({ libraryFile, folder, expected }: { libraryFile: stri
   const failures = useFailures();
   const failed = useMemo(() => new Map((failures.data ?? []).map((f) => [f.file, f.error])), [failures.data]);
   const scroller = useRef<HTMLDivElement>(null);
+  const [scrollEl, setScrollEl] = useState<HTMLDivElement | null>(null);
+  const scrollRef = useCallback((el: HTMLDivElement | null) => {
+    scroller.current = el;
+    setScrollEl(el);
+  }, []);
+  const fast = useFastScroll(scrollEl);
   const width = useClientWidth(scroller);
   const total = first.data?.total ?? 0;
   const columns = Math.max(1, Math.floor((width - 2 * GAP + GAP) / (MIN_TILE + GAP)));
@@ -49,7 +53,7 @@ export function PhotoGrid({ libraryFile, folder, expected }: { libraryFile: stri
   useEffect(() => virtualizer.measure(), [tile, virtualizer]);
 
   return (
-    <div className="grid-scroll" ref={scroller} data-testid="photo-grid" data-total={total}>
+    <div className="grid-scroll" ref={scrollRef} data-testid="photo-grid" data-total={total}>
       <ErrorMessage error={first.error} title="The photos could not be listed." />
       {first.data && total === 0 && (
         <EmptyState icon={<ImageOff size={28} />} title={expected === 0 ? 'No photos indexed yet' : 'No photos here'}>
@@ -67,6 +71,8 @@ export function PhotoGrid({ libraryFile, folder, expected }: { libraryFile: stri
                 first={row.index * columns}
                 n={Math.min(columns, total - row.index * columns)}
                 tile={tile}
+                total={total}
+                fast={fast}
                 libraryFile={libraryFile}
                 folder={folder}
                 failed={failed}
@@ -85,6 +91,10 @@ interface RowProps {
   first: number;
   n: number;
   tile: number;
+  /** Photos in the grid (each tile's aria-setsize: a virtualised list has only some in the page). */
+  total: number;
+  /** The grid is being flung: tiles not drawn yet stay placeholders (ui/fast-scroll.ts). */
+  fast: boolean;
   libraryFile: string;
   folder: string | undefined;
   failed: Map<string, string>;
@@ -94,14 +104,17 @@ interface RowProps {
  * One row of tiles: its page(s) of ids are read here (a row can straddle two pages), so a tile
  * holds no query of its own, and a row whose props did not change is not rendered again.
  */
-const Row = memo(function Row({ start, first, n, tile, libraryFile, folder, failed }: RowProps) {
+const Row = memo(function Row({ start, first, n, tile, total, fast, libraryFile, folder, failed }: RowProps) {
   const a = usePage(libraryFile, folder, Math.floor(first / PAGE));
   const b = usePage(libraryFile, folder, Math.floor((first + n - 1) / PAGE));
-  const item = (i: number) => (Math.floor(i / PAGE) === Math.floor(first / PAGE) ? a.data : b.data)?.items[i % PAGE];
+  // Tiles take a page's answer in a transition React can interrupt (a screen of rows at once).
+  const aData = useDeferredValue(a.data);
+  const bData = useDeferredValue(b.data);
+  const item = (i: number) => (Math.floor(i / PAGE) === Math.floor(first / PAGE) ? aData : bData)?.items[i % PAGE];
   return (
     <div className="grid-row" style={{ transform: `translateY(${start}px)`, height: tile, gap: GAP, paddingInline: GAP }}>
       {Array.from({ length: n }, (_, c) => (
-        <Tile key={c} index={first + c} item={item(first + c)} size={tile} folder={folder} failed={failed} />
+        <Tile key={c} index={first + c} item={item(first + c)} size={tile} folder={folder} reason={reasonOf(item(first + c), failed)} libraryFile={libraryFile} total={total} fast={fast} />
       ))}
     </div>
   );
@@ -109,23 +122,32 @@ const Row = memo(function Row({ start, first, n, tile, libraryFile, folder, fail
 
 type Item = ImageList['items'][number];
 
+/** Why a photo has no thumbnail: a tile re-renders only when its own reason changes. */
+const reasonOf = (item: Item | undefined, failed: Map<string, string>): string | undefined => (item ? (item.failed ?? failed.get(item.file)) : undefined);
+
 interface TileProps {
   index: number;
   item: Item | undefined;
   size: number;
   folder: string | undefined;
-  failed: Map<string, string>;
+  reason: string | undefined;
+  libraryFile: string;
+  total: number;
+  fast: boolean;
 }
 
-const Tile = memo(function Tile({ index, item, size, folder, failed: failures }: TileProps) {
+const Tile = memo(function Tile({ index, item, size, folder, reason, libraryFile, total, fast }: TileProps) {
+  const place = { 'aria-posinset': index + 1, 'aria-setsize': total, 'data-rank': index };
+  // Once drawn, a tile keeps its photo; a tile that only flies past never asks for it.
+  const drawn = useRef(false);
+  if (!fast && item) drawn.current = true;
   const router = useRouter();
   const [failed, setFailed] = useState(false);
-  if (!item) return <div className="tile tile-loading" style={{ width: size, height: size }} role="listitem" />;
+  if (!item || (!drawn.current && reason === undefined)) return <div className="tile tile-loading" style={{ width: size, height: size }} role="listitem" {...place} />;
   const name = baseName(item.file);
-  const reason = item.failed ?? failures.get(item.file);
   if (reason !== undefined) {
     return (
-      <div className="tile tile-failed" style={{ width: size, height: size }} role="listitem" title={`${item.file}\n${reason}`} data-failed-file={item.file}>
+      <div className="tile tile-failed" style={{ width: size, height: size }} role="listitem" {...place} title={`${item.file}\n${reason}`} data-failed-file={item.file}>
         <span className="tile-missing">
           <ImageOff size={20} aria-hidden />
           <span>{name}</span>
@@ -150,9 +172,11 @@ const Tile = memo(function Tile({ index, item, size, folder, failed: failures }:
         e.preventDefault();
         void router.navigate(to);
       }}
+      {...openIntent(libraryFile, item.imageId, undefined)}
       className="tile"
       style={{ width: size, height: size }}
       role="listitem"
+      {...place}
       title={`${item.file}${item.width && item.height ? `\n${item.width} × ${item.height} px` : ''}`}
       aria-label={name}
       data-image-id={item.imageId}
