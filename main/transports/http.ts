@@ -13,6 +13,8 @@
  *   `..` (encoded or not) is refused before anything else.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
@@ -162,10 +164,32 @@ export function createHttpApp(opts: HttpAppOptions): Hono {
     return mediaResponse(c, await opts.engine.media(kind, id));
   });
 
+  // The page itself carries the app's state (a <meta>, data only: the CSP allows no inline
+  // script), so its first render already knows the open library and asks for its photos at
+  // once instead of after an app.state round trip (~0.1-0.2 s of a page load at 100k photos).
+  const page = async (c: Context) => {
+    let html: string;
+    try {
+      html = await readFile(path.join(opts.rendererDir, 'index.html'), 'utf8');
+    } catch {
+      return c.text('not found', 404);
+    }
+    const state = await opts.engine.call('app.state', undefined);
+    if (state.ok) html = html.replace('</head>', `<meta name="clipscope-state" content="${escapeAttribute(JSON.stringify(state.value))}" />\n</head>`);
+    c.header('Cache-Control', 'no-store');
+    return c.html(html);
+  };
+  app.get('/', page);
+  app.get('/index.html', page);
   app.use('/*', serveStatic({ root: opts.rendererDir }));
   // Hash routes live in the fragment, so any other GET is a missing file.
   app.notFound((c) => c.text('not found', 404));
   return app;
+}
+
+/** Text safe inside a double-quoted HTML attribute. */
+export function escapeAttribute(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function mediaResponse(c: Context, m: MediaReply): Response {

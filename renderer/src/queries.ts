@@ -54,7 +54,9 @@ export function useAppState() {
  * from running to its first effects, and the library grid waits for these answers.
  */
 export function prefetchStartup(): void {
-  void queryClient.fetchQuery(appStateQuery).then(
+  const given = stateInPage();
+  if (given) queryClient.setQueryData(keys.appState, given);
+  void (given ? Promise.resolve(given) : queryClient.fetchQuery(appStateQuery)).then(
     (state) => {
       // Failures are the library's: asked for only when one is open (else the call is an error).
       if (!state.library) return;
@@ -67,6 +69,21 @@ export function prefetchStartup(): void {
     },
     () => undefined,
   );
+}
+
+/**
+ * The app state the web mode's server wrote into the page (main/transports/http.ts); absent in
+ * the desktop app, whose page is a file. Events keep it current from there on.
+ */
+function stateInPage(): AppState | null {
+  const meta = document.querySelector<HTMLMetaElement>('meta[name="clipscope-state"]');
+  if (!meta) return null;
+  try {
+    const state = JSON.parse(meta.content) as AppState;
+    return typeof state === 'object' && state !== null && 'library' in state ? state : null;
+  } catch {
+    return null;
+  }
 }
 
 /** PAGE photos of the library grid (all folders, or one), page `page`. */
