@@ -1,5 +1,5 @@
 /** The library: its photos (a virtualised grid), folders, configurations and indexing. */
-import { useEffect, useRef, useState, type DragEvent, type FormEvent } from 'react';
+import { useDeferredValue, useEffect, useRef, useState, type DragEvent, type FormEvent } from 'react';
 import { useMutation } from '@tanstack/react-query';
 import { useNavigate } from '@tanstack/react-router';
 import { FolderPlus, Images, Trash2 } from 'lucide-react';
@@ -33,6 +33,9 @@ function Library({ library }: { library: LibraryInfo }) {
   const [dropped, setDropped] = useState<string | null>(null);
   const [dropError, setDropError] = useState<string | null>(null);
   const selectedFolder = folder && library.folders.some((f) => f.path === folder) ? folder : undefined;
+  // Photos first: the side cards (indexing, folders, configurations) render in a transition just
+  // after, so opening the library is not one long task with them.
+  const side = useDeferredValue(true, false);
 
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
@@ -78,22 +81,30 @@ function Library({ library }: { library: LibraryInfo }) {
         )}
       </section>
       <aside className="library-side" aria-label="Library details">
-        <section className="card">
-          <div className="lib-head">
-            <h2>{library.name}</h2>
-            <div className="muted small path" title={library.file}>{library.file}</div>
-          </div>
-          <div className="stats">
-            <Stat label="photos" value={library.images.toLocaleString()} tip="Photos present in the library's folders (those that disappeared from disk are not counted)." />
-            <Stat label="folders" value={library.folders.length} tip="Folders this library indexes." />
-            <Stat label="configurations" value={library.configs.length} tip="Model, SAE and layer combinations this library has results for." />
-          </div>
-        </section>
-        <IndexingCard library={library} />
-        <FoldersCard library={library} initialPath={dropped} dropError={dropError} />
-        <ConfigsCard library={library} />
+        {side && <LibrarySide library={library} dropped={dropped} dropError={dropError} />}
       </aside>
     </div>
+  );
+}
+
+function LibrarySide({ library, dropped, dropError }: { library: LibraryInfo; dropped: string | null; dropError: string | null }) {
+  return (
+    <>
+      <section className="card">
+        <div className="lib-head">
+          <h2>{library.name}</h2>
+          <div className="muted small path" title={library.file}>{library.file}</div>
+        </div>
+        <div className="stats">
+          <Stat label="photos" value={library.images.toLocaleString()} tip="Photos present in the library's folders (those that disappeared from disk are not counted)." />
+          <Stat label="folders" value={library.folders.length} tip="Folders this library indexes." />
+          <Stat label="configurations" value={library.configs.length} tip="Model, SAE and layer combinations this library has results for." />
+        </div>
+      </section>
+      <IndexingCard library={library} />
+      <FoldersCard library={library} initialPath={dropped} dropError={dropError} />
+      <ConfigsCard library={library} />
+    </>
   );
 }
 
