@@ -12,6 +12,18 @@ import type { ReadMethod } from './read-queries.js';
 /** Two: on small machines more readers only compete with indexing for the cores. */
 const DEFAULT_WORKERS = 2;
 
+/**
+ * Requests that arrive within this long of each other are one burst (a view's first screen:
+ * its page, heatmaps, previews). The newest burst runs first, in its own order: the view on
+ * screen does not wait behind the queued calls of the one the user just left.
+ */
+const BURST_MS = 100;
+
+export interface QueryPoolOptions {
+  /** The clock bursts are told apart by (ms). */
+  now?: () => number;
+}
+
 interface Member {
   worker: ReturnType<typeof startWorker<QueryHandlers>>;
   busy: boolean;
@@ -23,6 +35,8 @@ interface Waiting {
   input: unknown;
   /** Requests with the same key replace each other while they wait. */
   key: string | null;
+  /** When it arrived (QueryPoolOptions.now). */
+  at: number;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
 }
@@ -44,7 +58,14 @@ export class QueryPool {
   private members: Member[] | null = null;
   private readonly waiting: Waiting[] = [];
 
-  constructor(private readonly size = DEFAULT_WORKERS) {}
+  private readonly now: () => number;
+
+  constructor(
+    private readonly size = DEFAULT_WORKERS,
+    opts: QueryPoolOptions = {},
+  ) {
+    this.now = opts.now ?? (() => performance.now());
+  }
 
   private pool(): Member[] {
     // Started on first use: an app that never opens a library starts no reader.
@@ -65,7 +86,7 @@ export class QueryPool {
           if (this.waiting[i]!.key === key) this.waiting.splice(i, 1)[0]!.reject(supersededError());
         }
       }
-      this.waiting.push({ file, method, input, key, resolve, reject });
+      this.waiting.push({ file, method, input, key, at: this.now(), resolve, reject });
       this.dispatch();
     });
   }
@@ -74,7 +95,7 @@ export class QueryPool {
     const members = this.pool();
     for (const m of members) {
       if (m.busy) continue;
-      const next = this.waiting.shift();
+      const next = this.takeNext();
       if (!next) return;
       m.busy = true;
       m.worker.api.query({ file: next.file, method: next.method, input: next.input }).then(next.resolve, next.reject).finally(() => {
@@ -82,6 +103,14 @@ export class QueryPool {
         if (this.members === members) this.dispatch();
       });
     }
+  }
+
+  /** The first request of the newest burst (the waiting list is in arrival order). */
+  private takeNext(): Waiting | undefined {
+    const newest = this.waiting[this.waiting.length - 1];
+    if (!newest) return undefined;
+    const i = this.waiting.findIndex((w) => w.at >= newest.at - BURST_MS);
+    return this.waiting.splice(i, 1)[0];
   }
 
   /** Lets go of the library file (it is being closed). */

@@ -27,6 +27,8 @@ afterAll(async () => {
 
 /** A gallery request as the transports hand it over (parsed by the contract). */
 const request = (feature: number, channel?: string) => ({ feature, token: 9, limit: 10, offset: 0, perQuantile: 6, ...(channel ? { channel } : {}) });
+/** The feature of a gallery answer. */
+const feature = (r: unknown) => (r as { feature: number }).feature;
 
 describe('query pool', () => {
   it('keys requests by method and channel', () => {
@@ -62,5 +64,23 @@ describe('query pool', () => {
       lib.close();
     }
     expect(pool.queued).toBe(0);
+  });
+
+  it('runs the newest burst of requests first, each burst in its own order', async () => {
+    // A clock the test sets: requests 1-2 come at t = 0 (a view the user then left), 3-4 at t = 1000.
+    let t = 0;
+    const one = new QueryPool(1, { now: () => t });
+    try {
+      const done: number[] = [];
+      const ask = (f: number) => one.query(file, 'gallery.get', request(f)).then((r) => done.push(feature(r)));
+      const all = [ask(0), ask(1), ask(2)];
+      t = 1000;
+      all.push(ask(3), ask(4));
+      await Promise.all(all);
+      // 0 was already running; then the newer burst (3, 4), then the older (1, 2).
+      expect(done).toEqual([0, 3, 4, 1, 2]);
+    } finally {
+      await one.close();
+    }
   });
 });
