@@ -2,12 +2,10 @@
  * A library file opened for one task and closed after it: what a one-shot front end (the CLI)
  * runs each command on, where the app keeps one library open for the whole session.
  */
-import { defaultLibraryFile as storeDefaultLibraryFile, openLibrary, type ReadonlyLibrary, type WritableLibrary } from '../engine/store/library.js';
+import { openLibrary, type ReadonlyLibrary, type WritableLibrary } from '../engine/store/library.js';
 
 /** dataDir()/library.sqlite: the library a command uses when none is named. */
-export function defaultLibraryFile(): string {
-  return storeDefaultLibraryFile();
-}
+export { defaultLibraryFile } from '../engine/store/library.js';
 
 /** Runs `fn` on a read-only handle (never created, never migrated), then closes it. */
 export async function withReadonlyLibrary<T>(file: string, fn: (lib: ReadonlyLibrary) => T | Promise<T>): Promise<T> {

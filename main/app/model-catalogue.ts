@@ -33,15 +33,7 @@ export interface ModelCatalogue {
 }
 
 export function modelCatalogue(o: CatalogueOptions = {}): ModelCatalogue {
-  const m = new ModelManager({ ...(o.dir ? { dir: o.dir } : {}), ...(o.endpoint ? { endpoint: o.endpoint } : {}) });
-  return {
-    dir: m.dir,
-    list: () => m.list(),
-    download: (opts) => m.download(opts),
-    importModels: (file, opts) => m.importModels(file, opts),
-    verify: (opts) => m.verify(opts),
-    remove: (name, opts) => m.remove(name, opts),
-  };
+  return new ModelManager({ ...(o.dir ? { dir: o.dir } : {}), ...(o.endpoint ? { endpoint: o.endpoint } : {}) });
 }
 
 /** What a model folder or SAE file holds (the engine's `models.inspect`), and whether it is the bundled random-weight demo. */

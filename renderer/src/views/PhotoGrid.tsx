@@ -113,9 +113,10 @@ const Row = memo(function Row({ start, first, n, tile, total, fast, libraryFile,
   const item = (i: number) => (Math.floor(i / PAGE) === Math.floor(first / PAGE) ? aData : bData)?.items[i % PAGE];
   return (
     <div className="grid-row" style={{ transform: `translateY(${start}px)`, height: tile, gap: GAP, paddingInline: GAP }}>
-      {Array.from({ length: n }, (_, c) => (
-        <Tile key={c} index={first + c} item={item(first + c)} size={tile} folder={folder} reason={reasonOf(item(first + c), failed)} libraryFile={libraryFile} total={total} fast={fast} />
-      ))}
+      {Array.from({ length: n }, (_, c) => {
+        const it = item(first + c);
+        return <Tile key={c} index={first + c} item={it} size={tile} folder={folder} reason={reasonOf(it, failed)} libraryFile={libraryFile} total={total} fast={fast} />;
+      })}
     </div>
   );
 });
