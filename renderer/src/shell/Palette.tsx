@@ -11,7 +11,8 @@ import { useNavigate, useRouterState } from '@tanstack/react-router';
 import { Dialog, VisuallyHidden } from 'radix-ui';
 import { Hash, Image as ImageIcon, Search, Tag } from 'lucide-react';
 import type { LibraryInfo } from '../../../common/contract/library-schemas.js';
-import { engine, errorText, mediaUrl } from '../platform.js';
+import { engine, errorText } from '../platform.js';
+import { Thumb } from '../ui/Thumb.js';
 import { keys, useAppState } from '../queries.js';
 import { baseName } from '../ui/format.js';
 import { useDebounced } from '../ui/hooks.js';
@@ -210,7 +211,7 @@ function OptionBody({ o }: { o: Option }) {
   return (
     <>
       <span className="palette-thumb" aria-hidden>
-        <img src={mediaUrl('thumb', o.imageId)} alt="" loading="lazy" decoding="async" />
+        <Thumb imageId={o.imageId} alt="" />
       </span>
       <span className="palette-main">{baseName(o.file)}</span>
       <span className="palette-detail" title={o.file}>

@@ -1,6 +1,6 @@
 /** Nearest library photos before | after an edit, side by side, with how each one's rank moved. */
 import { Link } from '@tanstack/react-router';
-import { mediaUrl } from '../platform.js';
+import { Thumb } from './Thumb.js';
 import { baseName } from './format.js';
 
 interface Neighbour {
@@ -48,7 +48,7 @@ function Row({ n, rank, delta }: { n: Neighbour; rank: number; delta: number | '
     <li className="neighbour" data-file={n.file} data-image-id={n.imageId} data-score={n.score}>
       <span className="neighbour-rank muted small num">{rank + 1}</span>
       <Link to="/image/$imageId" params={{ imageId: String(n.imageId) }} className="tile neighbour-thumb" title={n.file}>
-        <img src={mediaUrl('thumb', n.imageId)} alt={name} loading="lazy" decoding="async" draggable={false} />
+        <Thumb imageId={n.imageId} alt={name} />
       </Link>
       <span className="neighbour-name small min0" title={n.file}>{name}</span>
       <span className="num small" title="Cosine between the two photos' embeddings">{n.score.toFixed(4)}</span>

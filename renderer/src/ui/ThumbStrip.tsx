@@ -4,7 +4,7 @@
  * tooltip does the same for the mouse.
  */
 import type { FeaturePreview } from '../../../common/contract/feature-schemas.js';
-import { mediaUrl } from '../platform.js';
+import { Thumb } from './Thumb.js';
 import { baseName } from './format.js';
 
 export function ThumbStrip({ items, slots }: { items: FeaturePreview['top']; slots: number }) {
@@ -14,15 +14,12 @@ export function ThumbStrip({ items, slots }: { items: FeaturePreview['top']; slo
   return (
     <span className="thumbstrip" role="img" aria-label={label} data-testid="thumbstrip" data-count={items.length}>
       {items.map((it) => (
-        <img
+        <Thumb
           key={it.imageId}
-          src={mediaUrl('thumb', it.imageId)}
+          imageId={it.imageId}
           alt=""
           title={`${baseName(it.file)}: activation ${it.act.toFixed(3)}`}
           data-image-id={it.imageId}
-          loading="lazy"
-          decoding="async"
-          draggable={false}
         />
       ))}
       {Array.from({ length: Math.max(0, slots - items.length) }, (_, i) => <span key={`empty-${i}`} className="thumb-empty" aria-hidden />)}

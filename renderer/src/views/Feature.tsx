@@ -13,7 +13,8 @@ import { Tabs } from 'radix-ui';
 import { ChevronLeft, ChevronRight, Search, SlidersHorizontal } from 'lucide-react';
 import type { FeatureDetails, GalleryItem } from '../../../common/contract/explore-schemas.js';
 import type { LibraryInfo } from '../../../common/contract/library-schemas.js';
-import { engine, EngineCallError, errorText, mediaUrl } from '../platform.js';
+import { engine, EngineCallError, errorText } from '../platform.js';
+import { Thumb } from '../ui/Thumb.js';
 import { keys, useAppState } from '../queries.js';
 import { RequireLibrary } from '../shell/Frame.js';
 import { EmptyState, ErrorMessage, Stat, Tip, useSharedTip } from '../ui/bits.js';
@@ -512,7 +513,7 @@ function GalleryTileBody({ it, at, feature, heat, heatMax, onSteer, place, setSi
       {...(place ? { 'aria-posinset': at + 1, 'aria-setsize': setSize ?? -1 } : {})}
     >
       <Link to="/image/$imageId" params={{ imageId: String(it.imageId) }} search={(s) => ({ layer: s.layer, from: `feature:${feature}:${s.token ?? 'cls'}`, at })} className="tile gallery-tile" title={it.file} onFocus={() => setHovered(it.act)} {...openIntent(libraryFile, it.imageId, layer)}>
-        {drawn.current && <img src={mediaUrl('thumb', it.imageId)} alt={baseName(it.file)} loading="lazy" decoding="async" draggable={false} />}
+        {drawn.current && <Thumb imageId={it.imageId} alt={baseName(it.file)} />}
         {drawn.current && heat && heatMax > 0 && <HeatCanvas heat={heat} scale={heatMax} label={`Heat of feature ${feature} on ${baseName(it.file)}`} />}
       </Link>
       <div className="gallery-caption">

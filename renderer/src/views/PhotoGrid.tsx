@@ -8,7 +8,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useRouter } from '@tanstack/react-router';
 import type { ImageList } from '../../../common/contract/explore-schemas.js';
-import { mediaUrl } from '../platform.js';
+import { Thumb } from '../ui/Thumb.js';
 import { PHOTO_PAGE, photoPageQuery, useFailures } from '../queries.js';
 import { ErrorMessage, EmptyState } from '../ui/bits.js';
 import { baseName, count } from '../ui/format.js';
@@ -187,7 +187,7 @@ const Tile = memo(function Tile({ index, item, size, folder, reason, libraryFile
           <ImageOff size={20} aria-hidden /> No thumbnail
         </span>
       ) : (
-        <img src={mediaUrl('thumb', item.imageId)} alt={name} loading="lazy" decoding="async" draggable={false} onError={() => setFailed(true)} />
+        <Thumb imageId={item.imageId} alt={name} onError={() => setFailed(true)} />
       )}
       <span className="tile-name">{name}</span>
     </a>

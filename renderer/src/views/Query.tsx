@@ -15,7 +15,8 @@ import type { FeatureInfo } from '../../../common/contract/explore-schemas.js';
 import type { LibraryInfo } from '../../../common/contract/library-schemas.js';
 import { formatRegion, formatTermList, formatTokenList, parseRegionList, parseTermList, parseTokenList, type QueryTermText } from '../../../common/contract/query-grammar.js';
 import type { QueryHit } from '../../../common/contract/query-schemas.js';
-import { engine, mediaUrl } from '../platform.js';
+import { engine } from '../platform.js';
+import { Thumb } from '../ui/Thumb.js';
 import { keys, useAppState } from '../queries.js';
 import { RequireLibrary } from '../shell/Frame.js';
 import { EmptyState, ErrorMessage, Tip } from '../ui/bits.js';
@@ -485,7 +486,7 @@ function ResultTile({ hit, index, size, from, layer }: { hit: QueryHit; index: n
         aria-label={`${name}, score ${hit.score.toFixed(3)}`}
         title={`${hit.file}\n${date}${feats ? `\n${feats}` : ''}`}
       >
-        <img src={mediaUrl('thumb', hit.imageId)} alt="" loading="lazy" decoding="async" draggable={false} />
+        <Thumb imageId={hit.imageId} alt="" />
         <span className="tile-name">{name}</span>
       </Link>
       <div className="gallery-caption small">

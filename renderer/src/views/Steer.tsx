@@ -12,6 +12,7 @@ import type { LibraryInfo } from '../../../common/contract/library-schemas.js';
 import type { ImageDetails } from '../../../common/contract/explore-schemas.js';
 import type { FeatureInfo } from '../../../common/contract/explore-schemas.js';
 import { engine, mediaUrl } from '../platform.js';
+import { Thumb } from '../ui/Thumb.js';
 import { keys, useAppState } from '../queries.js';
 import { RequireLibrary } from '../shell/Frame.js';
 import { EmptyState, ErrorMessage, Stat, Tip } from '../ui/bits.js';
@@ -62,7 +63,7 @@ function Pick({ library }: { library: LibraryInfo }) {
         {list.data?.items.map((it) => (
           <li key={it.imageId} className="gallery-item">
             <Link to="/steer/$imageId" params={{ imageId: String(it.imageId) }} search={{ layer }} className="tile gallery-tile" title={it.file} data-image-id={it.imageId}>
-              <img src={mediaUrl('thumb', it.imageId)} alt={baseName(it.file)} loading="lazy" decoding="async" draggable={false} />
+              <Thumb imageId={it.imageId} alt={baseName(it.file)} />
             </Link>
             <div className="gallery-caption small muted">{baseName(it.file)}</div>
           </li>
