@@ -138,7 +138,8 @@ async function api<T>(page: Page, method: string, input: unknown): Promise<T> {
 }
 
 const GALLERY_DATA = '[data-testid="gallery-total"]';
-const GALLERY_IMG = '[data-testid="gallery"] img';
+// A photo, not a tile's heat overlay (an image too).
+const GALLERY_IMG = '[data-testid="gallery"] img:not(.heat-overlay)';
 
 async function readScenarios(s: Served, frequent: number[], three: number[][]): Promise<void> {
   for (let r = 0; r < REPEATS; r++) {

@@ -57,7 +57,8 @@ async function buildUnminified(): Promise<string> {
     configFile: false,
     logLevel: 'warn',
     plugins: [react()],
-    build: { outDir: BUNDLE_DIR, emptyOutDir: true, minify: false, sourcemap: true },
+    // One script (the app loads its views as chunks): one source map names every function.
+    build: { outDir: BUNDLE_DIR, emptyOutDir: true, minify: false, sourcemap: true, rolldownOptions: { output: { codeSplitting: false } } },
   });
   const js = readdirSync(path.join(BUNDLE_DIR, 'assets')).filter((f) => f.endsWith('.js'));
   if (js.length !== 1) throw new Error(`expected one script in the unminified build, found ${js.join(', ')}`);
@@ -145,7 +146,7 @@ async function main(): Promise<void> {
       const nav = (hash: string, dataSel: string, image?: string) => () =>
         page.evaluate((a) => window.__bench.measure({ action: { kind: 'hash', hash: a.hash }, data: a.dataSel, ...(a.image ? { image: a.image } : {}), timeoutMs: 60_000 }), { hash, dataSel, image });
       const G = '[data-testid="gallery-total"]';
-      const GI = '[data-testid="gallery"] img';
+      const GI = '[data-testid="gallery"] img:not(.heat-overlay)';
       await profiled(page, 'gallery-cls', nav(`#/feature/${f}?token=cls&layer=${LAYER}`, G, GI));
       await profiled(page, 'gallery-any', nav(`#/feature/${f}?token=any&layer=${LAYER}`, G, GI));
       await profiled(page, 'gallery-patch', nav(`#/feature/${f}?token=137&layer=${LAYER}`, G, GI));

@@ -1,7 +1,7 @@
 /**
  * The features table and a feature's page end to end in chromium through `clipscope serve` on the
  * demo library: the table's first rows are `clipscope features search --json`'s (default order,
- * hide dead, sort by max, search by id and by label); each gallery tile's heat canvas is hottest
+ * hide dead, sort by max, search by id and by label); each gallery tile's heat overlay is hottest
  * at the patch where `clipscope image --json` has the feature strongest; hovering a tile marks
  * its value on the histogram; j / k and ] / [ walk the features; a label saved here is the CLI's.
  * The table's rows carry an activation sparkline and their strongest photos (one previews call
@@ -118,7 +118,7 @@ describe.skipIf(!hasChromium)('features table and feature page in chromium (clip
     const items = page.locator('[data-testid="gallery"] .gallery-item');
     const n = await items.count();
     expect(n).toBeGreaterThan(0);
-    await expect.poll(() => page.locator('[data-testid="gallery"] canvas.heat-canvas').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('[data-testid="gallery"] img.heat-overlay').count()).toBeGreaterThan(0);
     let checked = 0;
     for (let i = 0; i < n; i++) {
       const item = items.nth(i);
@@ -131,17 +131,25 @@ describe.skipIf(!hasChromium)('features table and feature page in chromium (clip
         const v = k >= 0 ? (img.tokens.val[t][k] as number) : 0;
         if (v > bestValue) [best, bestValue] = [t, v];
       }
-      const canvas = item.locator('canvas.heat-canvas');
+      const overlay = item.locator('img.heat-overlay');
       if (best < 0) continue; // fires on CLS only: no patch to check on this tile
-      const alpha = await canvas.evaluate((c) => {
-        const ctx = (c as unknown as { getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } }).getContext('2d');
+      // The overlay's own 16 × 16 pixels, read back through a canvas.
+      const alpha = await overlay.evaluate(async (el) => {
+        type Ctx = { drawImage(i: unknown, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+        const img = el as unknown as { decode(): Promise<void>; naturalWidth: number };
+        await img.decode();
+        const c = (globalThis as unknown as { document: { createElement(t: 'canvas'): { width: number; height: number; getContext(k: '2d'): Ctx } } }).document.createElement('canvas');
+        c.width = 16;
+        c.height = 16;
+        const ctx = c.getContext('2d');
+        ctx.drawImage(img, 0, 0);
         const d = ctx.getImageData(0, 0, 16, 16).data;
-        return Array.from({ length: 256 }, (_, p) => d[p * 4 + 3]!);
+        return img.naturalWidth === 16 ? Array.from({ length: 256 }, (_, p) => d[p * 4 + 3]!) : [];
       });
       const max = Math.max(...alpha);
       expect(max, file).toBeGreaterThan(0);
       expect(alpha[best - 1], `${file}: token ${best}`).toBe(max);
-      expect(await canvas.getAttribute('data-peak')).toBe(String(best));
+      expect(await overlay.getAttribute('data-peak')).toBe(String(best));
       checked++;
     }
     expect(checked).toBeGreaterThan(0);
@@ -257,7 +265,7 @@ describe.skipIf(!hasChromium)('features table and feature page in chromium (clip
       return { file: el.querySelector('a').title, act: Number(el.dataset.act), token: Number(el.dataset.token), quantile: Number(el.closest('[data-testid="quantile-band"]').dataset.quantile) };
     }));
     expect(shown).toEqual(want);
-    await expect.poll(() => page.locator('[data-testid="quantiles"] canvas.heat-canvas').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('[data-testid="quantiles"] img.heat-overlay').count()).toBeGreaterThan(0);
     // The tab is in the URL: a reload lands on it.
     await page.reload();
     await expect.poll(() => bands.count()).toBe(4);
@@ -317,7 +325,7 @@ describe.skipIf(!hasChromium)('features table and feature page in chromium (clip
   it('has no serious accessibility violation on the table and on a feature page', async () => {
     expect(await s.a11y()).toEqual([]);
     await page.goto(`${s.origin}/#/feature/${feature}?token=any`);
-    await page.locator('[data-testid="gallery"] canvas.heat-canvas').first().waitFor();
+    await page.locator('[data-testid="gallery"] img.heat-overlay').first().waitFor();
     expect(await s.a11y()).toEqual([]);
   });
 

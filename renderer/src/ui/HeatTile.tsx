@@ -1,9 +1,14 @@
 /**
- * A feature's activations over a photo's 16 × 16 patch grid, drawn on a 16 × 16 canvas laid over
- * the model's crop (scaled up by CSS with smoothing off): colour from the shared heat table,
- * alpha proportional to value / `scale` (one scale per view). The strongest patch gets a dot.
+ * A feature's activations over a photo's 16 × 16 patch grid, laid over the model's crop as a
+ * 16 × 16 image scaled up by CSS with smoothing off: colour from the shared heat table, alpha
+ * proportional to value / `scale` (one scale per view). The strongest patch gets a dot.
+ *
+ * An image, not a canvas per tile: the pixels are drawn once on one scratch canvas and kept as a
+ * PNG data URL. Chromium makes a compositing resource for every canvas it paints, and a scrolling
+ * gallery of canvases spent 35-60 ms a frame on them (bench:ui's gallery scroll); images of the
+ * same pixels cost nothing after their first decode.
  */
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { heatColor } from './heat.js';
 
 export interface TokenHeat {
@@ -24,8 +29,8 @@ export function peakPatch(h: TokenHeat): { token: number; value: number } | null
 }
 
 /**
- * Canvases waiting to be drawn, drawn a few per animation frame within a time budget: a page of
- * tiles arriving at once must not draw (and create) all its canvases in one long task.
+ * Overlays waiting to be drawn, drawn a few per animation frame within a time budget: a page of
+ * tiles arriving at once must not draw all its overlays in one long task.
  */
 const pending = new Set<() => void>();
 const FRAME_BUDGET_MS = 6;
@@ -62,9 +67,13 @@ const RGB = (() => {
   return t;
 })();
 
-function draw(canvas: HTMLCanvasElement, heat: TokenHeat, scale: number): void {
-  const ctx = canvas.getContext('2d');
-  if (!ctx) return;
+let scratch: HTMLCanvasElement | null = null;
+
+/** The heat as a 16 × 16 PNG data URL. */
+function heatImage(heat: TokenHeat, scale: number): string {
+  scratch ??= Object.assign(document.createElement('canvas'), { width: 16, height: 16 });
+  const ctx = scratch.getContext('2d');
+  if (!ctx) return '';
   const img = ctx.createImageData(16, 16);
   const px = img.data;
   const { tokens, values } = heat;
@@ -80,25 +89,23 @@ function draw(canvas: HTMLCanvasElement, heat: TokenHeat, scale: number): void {
     px[o + 2] = RGB[k + 2]!;
     px[o + 3] = Math.round(40 + 200 * f);
   }
+  // Replaces every pixel, alpha included: nothing of the previous tile's heat is left.
   ctx.putImageData(img, 0, 0);
+  return scratch.toDataURL('image/png');
 }
 
 /**
- * The canvas appears once its turn comes (drawn in the same commit), so a canvas in the page is
- * always a drawn one; a new heat or scale redraws it in place.
+ * The overlay appears once its turn comes; a new heat or scale draws it again in a later turn
+ * (the previous picture stays until then).
  */
-export function HeatCanvas({ heat, scale, label }: { heat: TokenHeat; scale: number; label: string }) {
-  const ref = useRef<HTMLCanvasElement>(null);
-  const [ready, setReady] = useState(false);
-  useEffect(() => (ready ? undefined : inTurn(() => setReady(true))), [ready]);
-  useLayoutEffect(() => {
-    if (ready && ref.current) draw(ref.current, heat, scale);
-  }, [ready, heat, scale]);
+export function HeatOverlay({ heat, scale, label }: { heat: TokenHeat; scale: number; label: string }) {
+  const [url, setUrl] = useState<string | null>(null);
+  useEffect(() => inTurn(() => setUrl(heatImage(heat, scale))), [heat, scale]);
   const peak = useMemo(() => peakPatch(heat), [heat]);
-  if (!ready) return null;
+  if (!url) return null;
   return (
     <>
-      <canvas ref={ref} width={16} height={16} className="heat-canvas" role="img" aria-label={label} data-peak={peak?.token ?? ''} />
+      <img src={url} className="heat-overlay" alt={label} data-peak={peak?.token ?? ''} draggable={false} />
       {peak && (
         <span
           className="heat-peak"
@@ -110,7 +117,7 @@ export function HeatCanvas({ heat, scale, label }: { heat: TokenHeat; scale: num
   );
 }
 
-/** The colour scale of a view: 0 .. `max`, the same table the canvases use; `what` explains it. */
+/** The colour scale of a view: 0 .. `max`, the same table the overlays use; `what` explains it. */
 export function HeatLegend({ max, what }: { max: number; what: string }) {
   return (
     <div className="heat-legend small muted" data-testid="heat-legend" data-max={max} title={what}>

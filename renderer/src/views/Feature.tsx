@@ -19,7 +19,7 @@ import { keys, useAppState } from '../queries.js';
 import { RequireLibrary } from '../shell/Frame.js';
 import { EmptyState, ErrorMessage, Stat, Tip, useSharedTip } from '../ui/bits.js';
 import { baseName, percent } from '../ui/format.js';
-import { HeatCanvas, HeatLegend, type TokenHeat } from '../ui/HeatTile.js';
+import { HeatOverlay, HeatLegend, type TokenHeat } from '../ui/HeatTile.js';
 import { Histogram } from '../ui/Histogram.js';
 import { isTyping, useClientWidth } from '../ui/hooks.js';
 import { useFastScroll } from '../ui/fast-scroll.js';
@@ -514,7 +514,7 @@ function GalleryTileBody({ it, at, feature, heat, heatMax, onSteer, place, setSi
     >
       <Link to="/image/$imageId" params={{ imageId: String(it.imageId) }} search={(s) => ({ layer: s.layer, from: `feature:${feature}:${s.token ?? 'cls'}`, at })} className="tile gallery-tile" title={it.file} onFocus={() => setHovered(it.act)} {...openIntent(libraryFile, it.imageId, layer)}>
         {drawn.current && <Thumb imageId={it.imageId} alt={baseName(it.file)} />}
-        {drawn.current && heat && heatMax > 0 && <HeatCanvas heat={heat} scale={heatMax} label={`Heat of feature ${feature} on ${baseName(it.file)}`} />}
+        {drawn.current && heat && heatMax > 0 && <HeatOverlay heat={heat} scale={heatMax} label={`Heat of feature ${feature} on ${baseName(it.file)}`} />}
       </Link>
       <div className="gallery-caption">
         {/* Explained by the grid's shared tooltip (useSharedTip): one for all its tiles. */}
