@@ -8,7 +8,7 @@
 import { memo, useDeferredValue, useEffect, useMemo, useRef, useState, useSyncExternalStore, type CSSProperties, type FormEvent, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import { useInfiniteQuery, useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
+import { getRouteApi, Link, useNavigate, useRouter } from '@tanstack/react-router';
 import { Tabs } from 'radix-ui';
 import { ChevronLeft, ChevronRight, Search, SlidersHorizontal } from 'lucide-react';
 import type { FeatureDetails, GalleryItem } from '../../../common/contract/explore-schemas.js';
@@ -24,6 +24,7 @@ import { Histogram } from '../ui/Histogram.js';
 import { isTyping, useClientWidth } from '../ui/hooks.js';
 import { useFastScroll } from '../ui/fast-scroll.js';
 import { openIntent } from '../ui/open-intent.js';
+import { inspectorLink } from '../ui/plain-link.js';
 import { FIRST_PAGE, isSuperseded, nextPageParam, scanFields, scrollParent } from '../ui/paging.js';
 import { abortable } from '../ui/walk.js';
 
@@ -269,6 +270,7 @@ function TopGallery({ libraryFile, feature, token, layer, onSteer }: GalleryProp
         items={shown}
         total={total ?? null}
         feature={feature}
+        token={token}
         scrollKey={`${libraryFile}\u0000${feature}\u0000${token}\u0000${layer ?? ''}`}
         heatById={heatById}
         heatMax={heatMax}
@@ -288,8 +290,8 @@ const scrollPositions = new Map<string, number>();
  * The gallery as a virtualised grid in the view's own scroll area: only the rows on screen (and
  * a few around) are in the page; near its end it asks for the next photos (`more`).
  */
-function VirtualGallery({ items, total, feature, scrollKey, heatById, heatMax, onSteer, more, libraryFile, layer }: {
-  items: GalleryItem[]; total: number | null; feature: number; scrollKey: string; heatById: Map<number, TokenHeat>; heatMax: number;
+function VirtualGallery({ items, total, feature, token, scrollKey, heatById, heatMax, onSteer, more, libraryFile, layer }: {
+  items: GalleryItem[]; total: number | null; feature: number; token: Token; scrollKey: string; heatById: Map<number, TokenHeat>; heatMax: number;
   onSteer: (it: GalleryItem) => void; more: (() => void) | null; libraryFile: string; layer: number | undefined;
 }) {
   const list = useRef<HTMLOListElement>(null);
@@ -380,6 +382,7 @@ function VirtualGallery({ items, total, feature, scrollKey, heatById, heatMax, o
               at={at}
               setSize={total ?? undefined}
               feature={feature}
+              token={token}
               heat={heatById.get(it.imageId)}
               heatMax={heatMax}
               onSteer={onSteer}
@@ -466,7 +469,7 @@ function QuantileGallery({ libraryFile, feature, token, layer, onSteer, onToken 
               </div>
               <ol className="gallery gallery-band">
                 {b.items.map((it, i) => (
-                  <GalleryTile key={`${it.imageId}-${i}`} it={it} at={b.rank + i} feature={feature} heat={heatById.get(it.imageId)} heatMax={heatMax} onSteer={onSteer} libraryFile={libraryFile} layer={layer} />
+                  <GalleryTile key={`${it.imageId}-${i}`} it={it} at={b.rank + i} feature={feature} token={token} heat={heatById.get(it.imageId)} heatMax={heatMax} onSteer={onSteer} libraryFile={libraryFile} layer={layer} />
                 ))}
               </ol>
             </section>
@@ -483,12 +486,13 @@ function QuantileGallery({ libraryFile, feature, token, layer, onSteer, onToken 
  * scroll frame, and only the tiles entering it need drawing.
  */
 const GalleryTile = memo(GalleryTileBody, (a, b) =>
-  a.it === b.it && a.at === b.at && a.feature === b.feature && a.heat === b.heat && a.heatMax === b.heatMax && a.onSteer === b.onSteer &&
+  a.it === b.it && a.at === b.at && a.feature === b.feature && a.token === b.token && a.heat === b.heat && a.heatMax === b.heatMax && a.onSteer === b.onSteer &&
   a.libraryFile === b.libraryFile && a.layer === b.layer && a.fast === b.fast && a.setSize === b.setSize &&
   a.place?.x === b.place?.x && a.place?.y === b.place?.y && a.place?.size === b.place?.size);
 
-function GalleryTileBody({ it, at, feature, heat, heatMax, onSteer, place, setSize, libraryFile, layer, fast = false }: {
-  it: GalleryItem; at: number; feature: number; heat: TokenHeat | undefined; heatMax: number; onSteer: (it: GalleryItem) => void;
+function GalleryTileBody({ it, at, feature, token, heat, heatMax, onSteer, place, setSize, libraryFile, layer, fast = false }: {
+  /** The gallery's token (the inspector walks the gallery it was opened from: ui/walk.ts). */
+  it: GalleryItem; at: number; feature: number; token: Token; heat: TokenHeat | undefined; heatMax: number; onSteer: (it: GalleryItem) => void;
   libraryFile: string; layer: number | undefined;
   /** The grid is being flung: a tile not drawn yet shows no photo (ui/fast-scroll.ts). */
   fast?: boolean;
@@ -500,6 +504,7 @@ function GalleryTileBody({ it, at, feature, heat, heatMax, onSteer, place, setSi
   // Once drawn, a tile keeps its photo; a tile that only flies past never asks for it.
   const drawn = useRef(false);
   if (!fast) drawn.current = true;
+  const router = useRouter();
   const style: CSSProperties | undefined = place && { width: place.size, height: place.size + CAPTION, transform: `translate(${place.x}px, ${place.y}px)` };
   return (
     <li
@@ -512,10 +517,16 @@ function GalleryTileBody({ it, at, feature, heat, heatMax, onSteer, place, setSi
       style={style}
       {...(place ? { 'aria-posinset': at + 1, 'aria-setsize': setSize ?? -1 } : {})}
     >
-      <Link to="/image/$imageId" params={{ imageId: String(it.imageId) }} search={(s) => ({ layer: s.layer, from: `feature:${feature}:${s.token ?? 'cls'}`, at })} className="tile gallery-tile" title={it.file} onFocus={() => setHovered(it.act)} {...openIntent(libraryFile, it.imageId, layer)}>
+      <a
+        {...inspectorLink(router, it.imageId, { layer, from: `feature:${feature}:${token}`, at })}
+        className="tile gallery-tile"
+        title={it.file}
+        onFocus={() => setHovered(it.act)}
+        {...openIntent(libraryFile, it.imageId, layer)}
+      >
         {drawn.current && <Thumb imageId={it.imageId} alt={baseName(it.file)} />}
         {drawn.current && heat && heatMax > 0 && <HeatOverlay heat={heat} scale={heatMax} label={`Heat of feature ${feature} on ${baseName(it.file)}`} />}
-      </Link>
+      </a>
       <div className="gallery-caption">
         {/* Explained by the grid's shared tooltip (useSharedTip): one for all its tiles. */}
         <span className="num act" tabIndex={0} data-tip={`SAE activation of feature ${feature} at ${tokenName(it.token)}`}>{it.act.toFixed(3)}</span>

@@ -9,6 +9,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useRouter } from '@tanstack/react-router';
 import type { ImageList } from '../../../common/contract/explore-schemas.js';
 import { Thumb } from '../ui/Thumb.js';
+import { inspectorLink } from '../ui/plain-link.js';
 import { PHOTO_PAGE, photoPageQuery, useFailures } from '../queries.js';
 import { ErrorMessage, EmptyState } from '../ui/bits.js';
 import { baseName, count } from '../ui/format.js';
@@ -157,22 +158,11 @@ const Tile = memo(function Tile({ index, item, size, folder, reason, libraryFile
       </div>
     );
   }
-  // A plain link rather than the router's <Link>: a tile need not follow the router's state (each
-  // <Link> re-renders on every navigation), and thousands of them pass by while scrolling.
-  const to = {
-    to: '/image/$imageId' as const,
-    params: { imageId: String(item.imageId) },
-    // The inspector walks the grid in this order (ui/walk.ts).
-    search: { from: folder ? `library:${folder}` : 'library', at: index },
-  };
+  // A plain link (ui/plain-link.ts); the inspector walks the grid in this order (ui/walk.ts).
+  const link = inspectorLink(router, item.imageId, { from: folder ? `library:${folder}` : 'library', at: index });
   return (
     <a
-      href={router.history.createHref(router.buildLocation(to).href)}
-      onClick={(e) => {
-        if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
-        e.preventDefault();
-        void router.navigate(to);
-      }}
+      {...link}
       {...openIntent(libraryFile, item.imageId, undefined)}
       className="tile"
       style={{ width: size, height: size }}
