@@ -87,6 +87,17 @@ export function createThumbGate(slots: number): ThumbGate {
     }
   }
 
+  /** One pump after the current task: a view unmounting gives up many requests at once. */
+  let pumpQueued = false;
+  function queuePump(): void {
+    if (pumpQueued) return;
+    pumpQueued = true;
+    queueMicrotask(() => {
+      pumpQueued = false;
+      pump();
+    });
+  }
+
   function release(img: HTMLImageElement, e: Waiting): void {
     img.removeEventListener('load', e.done);
     img.removeEventListener('error', e.done);
@@ -124,9 +135,12 @@ export function createThumbGate(slots: number): ThumbGate {
         observer?.unobserve(img);
         release(img, e);
         // Pointing the image elsewhere is what makes the browser drop its request (taking the
-        // element out of the page does not).
-        if (wasLoading) img.src = BLANK;
-        pump();
+        // element out of the page does not). Only then is a slot free: a view of tiles leaving
+        // the page must not scan the waiting ones once per tile.
+        if (wasLoading) {
+          img.src = BLANK;
+          queuePump();
+        }
       };
     },
     inFlight: () => active,
