@@ -9,6 +9,7 @@ import type { AppState } from '../../common/contract/library-schemas.js';
 import type { IndexStatus } from '../../common/contract/indexing-schemas.js';
 import type { DownloadStatus } from '../../common/contract/models-schemas.js';
 import { currentConnection, engine, onConnection, onEngineEvent } from './platform.js';
+import { PHOTO_PAGE, startupCalls } from './startup.js';
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -50,44 +51,27 @@ export function useAppState() {
 }
 
 /**
- * Asks for what every screen needs before React first renders: the page's script takes ~0.1 s
- * from running to its first effects, and the library grid waits for these answers.
+ * Takes the answers of the calls the page's first script made (startup.ts) into the cache, so
+ * the first screen renders with data that was on its way while the app loaded.
  */
-export function prefetchStartup(): void {
-  const given = stateInPage();
-  if (given) queryClient.setQueryData(keys.appState, given);
-  void (given ? Promise.resolve(given) : queryClient.fetchQuery(appStateQuery)).then(
-    (state) => {
-      // Failures are the library's: asked for only when one is open (else the call is an error).
-      if (!state.library) return;
-      void queryClient.prefetchQuery(failuresQuery);
-      // The library view's first photos, when the page opens on it (all folders).
-      const hash = location.hash.replace(/^#/, '');
-      if ((hash === '' || hash === '/' || hash.startsWith('/library')) && !/[?&]folder=/.test(hash)) {
-        void queryClient.prefetchQuery(photoPageQuery(state.library.file, undefined, 0));
-      }
-    },
-    () => undefined,
-  );
-}
-
-/**
- * The app state the web mode's server wrote into the page (main/transports/http.ts); absent in
- * the desktop app, whose page is a file. Events keep it current from there on.
- */
-function stateInPage(): AppState | null {
-  const meta = document.querySelector<HTMLMetaElement>('meta[name="clipscope-state"]');
-  if (!meta) return null;
-  try {
-    const state = JSON.parse(meta.content) as AppState;
-    return typeof state === 'object' && state !== null && 'library' in state ? state : null;
-  } catch {
-    return null;
-  }
+export function adoptStartup(): void {
+  const calls = startupCalls;
+  if (!calls) return;
+  if (calls.given) queryClient.setQueryData(keys.appState, calls.given);
+  else void queryClient.prefetchQuery({ ...appStateQuery, queryFn: () => calls.appState });
+  // Registered at once (with the state in the page) so the views' own queries join these calls
+  // rather than making their own.
+  const adopt = () => {
+    const { failures, firstPhotos } = calls;
+    if (failures) void queryClient.prefetchQuery({ ...failuresQuery, queryFn: () => failures });
+    if (firstPhotos) void queryClient.prefetchQuery({ ...photoPageQuery(firstPhotos.libraryFile, undefined, 0), queryFn: () => firstPhotos.page });
+  };
+  if (calls.given) adopt();
+  else void calls.appState.then(adopt, () => undefined);
 }
 
 /** PAGE photos of the library grid (all folders, or one), page `page`. */
-export const PHOTO_PAGE = 200;
+export { PHOTO_PAGE };
 export function photoPageQuery(libraryFile: string, folder: string | undefined, page: number) {
   return {
     queryKey: [...keys.lib, 'images', libraryFile, folder ?? null, page],

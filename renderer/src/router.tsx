@@ -2,18 +2,11 @@
  * Hash routes (`#/library`, `#/feature/12?token=cls`, ...): a reload or a pasted link lands on
  * the same view. Search parameters are checked here so views get typed values.
  */
-import { createHashHistory, createRootRoute, createRoute, createRouter, Navigate } from '@tanstack/react-router';
+import { createHashHistory, createRootRoute, createRoute, createRouter, lazyRouteComponent, Navigate } from '@tanstack/react-router';
 import { Frame, NotFound } from './shell/Frame.js';
 import { useAppState } from './queries.js';
-import { SetupView } from './views/Setup.js';
 import { LibraryView } from './views/Library.js';
 import { Placeholder } from './views/Placeholder.js';
-import { MetricsView } from './views/Metrics.js';
-import { FeatureView } from './views/Feature.js';
-import { ImageView } from './views/Image.js';
-import { SteerPickView, SteerView } from './views/Steer.js';
-import { FeaturesView } from './views/Features.js';
-import { QueryView } from './views/Query.js';
 import { querySearchOf, type QueryRouteSearch } from './ui/query-params.js';
 import { steerSearchOf, featuresSearchOf, type SteerSearch, type FeaturesSearch } from './ui/search-params.js';
 
@@ -77,6 +70,13 @@ function checked<T extends object>(check: (s: Record<string, unknown>) => T): (s
   return (s) => ({ ...Object.fromEntries(Object.keys(s).map((k) => [k, undefined])), ...check(s) });
 }
 
+/**
+ * The library (the screen the app opens on) is in the page's first script; every other view is a
+ * chunk of its own, fetched when first shown or, sooner, once the first screen is painted
+ * (view-chunks.ts), so opening the library parses only the shell and the library.
+ */
+const steerModule = () => import('./views/Steer.js');
+
 const rootRoute = createRootRoute({ component: Frame, notFoundComponent: NotFound });
 
 function Home() {
@@ -86,7 +86,7 @@ function Home() {
 }
 
 const homeRoute = createRoute({ getParentRoute: () => rootRoute, path: '/', component: Home });
-const setupRoute = createRoute({ getParentRoute: () => rootRoute, path: '/setup', component: SetupView });
+const setupRoute = createRoute({ getParentRoute: () => rootRoute, path: '/setup', component: lazyRouteComponent(() => import('./views/Setup.js'), 'SetupView') });
 const libraryRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/library',
@@ -97,7 +97,7 @@ export const featuresRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/features',
   validateSearch: checked((s: Record<string, unknown>): FeaturesSearch => featuresSearchOf(s, layerOf(s))),
-  component: FeaturesView,
+  component: lazyRouteComponent(() => import('./views/Features.js'), 'FeaturesView'),
 });
 export const featureRoute = createRoute({
   getParentRoute: () => rootRoute,
@@ -105,7 +105,7 @@ export const featureRoute = createRoute({
   // view: the Top tab unless `quantiles` (samples across the activation distribution).
   validateSearch: checked((s: Record<string, unknown>): { layer?: number; token: TokenChoice; view?: 'quantiles' } =>
     ({ layer: layerOf(s), token: tokenOf(s.token), ...(s.view === 'quantiles' ? { view: 'quantiles' as const } : {}) })),
-  component: FeatureView,
+  component: lazyRouteComponent(() => import('./views/Feature.js'), 'FeatureView'),
 });
 const imagesRoute = createRoute({
   getParentRoute: () => rootRoute,
@@ -122,31 +122,31 @@ export const imageRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/image/$imageId',
   validateSearch: checked(imageSearch),
-  component: ImageView,
+  component: lazyRouteComponent(() => import('./views/Image.js'), 'ImageView'),
 });
 const steerRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/steer',
   validateSearch: checked((s: Record<string, unknown>): { layer?: number } => ({ layer: layerOf(s) })),
-  component: SteerPickView,
+  component: lazyRouteComponent(steerModule, 'SteerPickView'),
 });
 export const steerImageRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/steer/$imageId',
   validateSearch: checked((s: Record<string, unknown>): SteerSearch => steerSearchOf(s, layerOf(s))),
-  component: SteerView,
+  component: lazyRouteComponent(steerModule, 'SteerView'),
 });
 export const queryRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/query',
   validateSearch: checked((s: Record<string, unknown>): QueryRouteSearch => querySearchOf(s, layerOf(s))),
-  component: QueryView,
+  component: lazyRouteComponent(() => import('./views/Query.js'), 'QueryView'),
 });
 export const metricsRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/metrics',
   validateSearch: checked((s: Record<string, unknown>): { layer?: number } => ({ layer: layerOf(s) })),
-  component: MetricsView,
+  component: lazyRouteComponent(() => import('./views/Metrics.js'), 'MetricsView'),
 });
 
 const routeTree = rootRoute.addChildren([
@@ -164,6 +164,9 @@ const routeTree = rootRoute.addChildren([
 ]);
 
 export const router = createRouter({ routeTree, history: createHashHistory(), defaultPreload: false, scrollRestoration: false });
+
+/** The views in their own chunks, the likeliest next after the first screen first (view-chunks.ts). */
+export const laterViews = [imageRoute, featureRoute, featuresRoute, queryRoute, steerImageRoute, steerRoute, metricsRoute, setupRoute];
 
 declare module '@tanstack/react-router' {
   interface Register {

@@ -42,7 +42,9 @@ export function PhotoGrid({ libraryFile, folder, expected }: { libraryFile: stri
   const total = first.data?.total ?? 0;
   const columns = Math.max(1, Math.floor((width - 2 * GAP + GAP) / (MIN_TILE + GAP)));
   const tile = width > 0 ? Math.floor((width - 2 * GAP - (columns - 1) * GAP) / columns) : MIN_TILE;
-  const rows = Math.ceil(total / columns);
+  // No rows before the grid's width is known (its first layout effect, before the first paint):
+  // one column of a 100k-photo library would lay out 100k rows and render tiles thrown away.
+  const rows = width > 0 ? Math.ceil(total / columns) : 0;
   const virtualizer = useVirtualizer({
     count: rows,
     getScrollElement: () => scroller.current,
