@@ -181,6 +181,12 @@ export function createHttpApp(opts: HttpAppOptions): Hono {
   };
   app.get('/', page);
   app.get('/index.html', page);
+  // The build names every script and style sheet after its content hash: a reload or a second
+  // tab takes them from the browser's cache without asking (the page itself is never cached).
+  app.use('/assets/*', async (c, next) => {
+    await next();
+    if (c.res.status === 200) c.header('Cache-Control', 'private, max-age=31536000, immutable');
+  });
   app.use('/*', serveStatic({ root: opts.rendererDir }));
   // Hash routes live in the fragment, so any other GET is a missing file.
   app.notFound((c) => c.text('not found', 404));

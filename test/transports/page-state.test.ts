@@ -1,7 +1,8 @@
 /**
  * The web mode's page carries the app state in a <meta> (data, no script: the CSP allows none),
  * equal to what app.state answers, and escaped so a library path with quotes or angle brackets
- * cannot break out of the attribute.
+ * cannot break out of the attribute. The page is never cached; the build's content-hashed
+ * assets are, for good.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -14,6 +15,8 @@ beforeAll(async () => {
   t = await startTransports('clipscope-page-state-');
   await fs.mkdir(path.join(t.tmp, 'no-renderer'), { recursive: true });
   await fs.writeFile(path.join(t.tmp, 'no-renderer', 'index.html'), '<!doctype html><html><head><title>t</title></head><body><div id="root"></div></body></html>');
+  await fs.mkdir(path.join(t.tmp, 'no-renderer', 'assets'));
+  await fs.writeFile(path.join(t.tmp, 'no-renderer', 'assets', 'index-AbC123.js'), 'export {};\n');
 }, 60_000);
 afterAll(() => t?.close());
 
@@ -37,6 +40,17 @@ describe('the page', () => {
     expect(state.library.file).toBe(file);
     expect(await pageState(`http://127.0.0.1:${t.port}/`)).toEqual(state);
     expect(await pageState(`http://127.0.0.1:${t.port}/index.html`)).toEqual(state);
+  });
+
+  it('is never cached, while the content-hashed scripts it loads are kept', async () => {
+    const page = await fetch(`http://127.0.0.1:${t.port}/`, { headers: { 'x-clipscope-token': t.token } });
+    expect(page.headers.get('cache-control')).toBe('no-store');
+    const script = await fetch(`http://127.0.0.1:${t.port}/assets/index-AbC123.js`, { headers: { 'x-clipscope-token': t.token } });
+    expect(script.status).toBe(200);
+    expect(script.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
+    const missing = await fetch(`http://127.0.0.1:${t.port}/assets/nothing-here.js`, { headers: { 'x-clipscope-token': t.token } });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('cache-control')).toBeNull();
   });
 
   it('still needs the token', async () => {
